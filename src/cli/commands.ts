@@ -1,0 +1,6 @@
+/** The table of subcommands. Each entry loads its module on first use. */
+import { registerCommand } from './main.js';
+
+// Subcommands register here, one line each, e.g.:
+// registerCommand('disasm', async () => (await import('./disasm.js')).command);
+void registerCommand;

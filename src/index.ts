@@ -1,0 +1,7 @@
+/**
+ * bpfkit: eBPF for TypeScript.
+ *
+ * The pure layers (instruction set, object files, BTF, runtime, verifier) run anywhere;
+ * the kernel backend needs Linux.
+ */
+export * as isa from './isa/index.js';

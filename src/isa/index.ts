@@ -1,0 +1,8 @@
+/** The eBPF instruction set: model, encoding, typed operations, builder. */
+export * from './opcodes.js';
+export * from './instruction.js';
+export * from './errors.js';
+export * from './operation.js';
+export * from './codec.js';
+export * from './compose.js';
+export * from './builder.js';
