@@ -5,3 +5,6 @@
  * the kernel backend needs Linux.
  */
 export * as isa from './isa/index.js';
+export * as uapi from './uapi/index.js';
+export type * from './api/index.js';
+export type * from './elf/object-spec.js';

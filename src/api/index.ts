@@ -1,0 +1,2 @@
+/** Backend-neutral interfaces: Collection, BpfMap, BpfProgram, BpfLink, RecordReader. */
+export * from './types.js';

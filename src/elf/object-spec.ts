@@ -1,0 +1,178 @@
+import type { Instruction } from '../isa/instruction.js';
+
+/**
+ * The one parsed model of a BPF object file. Both backends (kernel and vm) load an
+ * ObjectSpec; neither re-parses ELF. Produced by the ELF layer from a clang-compiled
+ * object (libbpf conventions), or built by hand.
+ *
+ * Everything here is plain data: it can be cloned, serialised to JSON (BigInt aside),
+ * and edited before load (for example `.rodata` values).
+ */
+export interface ObjectSpec {
+  /** Byte order of the object. */
+  endian: 'little' | 'big';
+  /** The `license` section, e.g. "GPL" or "Dual BSD/GPL". */
+  license: string;
+  /** The `version` section (legacy kprobe requirement); 0 when absent. */
+  kernelVersion: number;
+  programs: ProgramSpec[];
+  /** Every map: BTF-defined `.maps`, legacy `maps`, and the global-data maps. */
+  maps: MapSpec[];
+  /** Global variables in the data sections, with their map and offset. */
+  variables: VariableSpec[];
+  /** `.kconfig` and `.ksyms` externs. */
+  externs: ExternSpec[];
+  /** The raw `.BTF` section, when present (the btf layer parses it). */
+  btfData?: Uint8Array;
+  /** The raw `.BTF.ext` section, when present. */
+  btfExtData?: Uint8Array;
+}
+
+/** One program: an entry function with the subprograms it calls appended. */
+export interface ProgramSpec {
+  /** Function (symbol) name of the entry point. */
+  name: string;
+  /** ELF section the function sits in, e.g. "sk_msg" or "tracepoint/sched/sched_switch". */
+  sectionName: string;
+  /** `enum bpf_prog_type` value. */
+  type: number;
+  /** `enum bpf_attach_type` value the kernel expects at load, when the type needs one. */
+  expectedAttachType?: number;
+  /**
+   * What to attach to, decoded from the section name: a tracepoint "category/name", a BTF
+   * function name for fentry/lsm/tp_btf, "path:symbol" for uprobes, an iterator name, ...
+   */
+  attachTarget?: string;
+  /** Load flags (BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, ...). */
+  flags: number;
+  /** Can be attached automatically from its section name (libbpf's auto-attach)? */
+  autoAttach: boolean;
+  /** Entry function first, then every subprogram it calls, with call offsets fixed. */
+  instructions: Instruction[];
+  /** Names of the subprograms appended after the entry function, in order. */
+  subprograms: string[];
+  /** What must be patched at load time. `slot` indexes `instructions` by 8-byte slot. */
+  relocations: Relocation[];
+  /** BTF func_info for the combined instructions (slot offsets), from .BTF.ext. */
+  funcInfo: FuncInfo[];
+  /** BTF line_info for the combined instructions (slot offsets), from .BTF.ext. */
+  lineInfo: LineInfo[];
+  /** CO-RE relocations for the combined instructions (slot offsets), from .BTF.ext. */
+  coreRelocations: CoreRelocation[];
+}
+
+/** A load-time patch of one instruction. */
+export type Relocation =
+  /** lddw of a map: becomes a map fd (pseudo MAP_FD). */
+  | { kind: 'map'; slot: number; map: string }
+  /** lddw of an address in a data-section map: becomes a map value pointer (pseudo MAP_VALUE). */
+  | { kind: 'map_value'; slot: number; map: string; offset: number }
+  /** A `.kconfig` extern: lddw into the `.kconfig` map, or a constant once resolved. */
+  | { kind: 'kconfig'; slot: number; name: string }
+  /** A `.ksyms` variable (lddw pseudo BTF_ID) or function (call kfunc). */
+  | { kind: 'ksym'; slot: number; name: string; isFunction: boolean; weak: boolean }
+  /** A call to a kfunc by name. */
+  | { kind: 'kfunc'; slot: number; name: string; weak: boolean };
+
+export interface FuncInfo {
+  /** Slot of the function's first instruction. */
+  slot: number;
+  /** BTF id of the FUNC type. */
+  typeId: number;
+}
+
+export interface LineInfo {
+  slot: number;
+  /** Offset of the file name in the BTF string table, and the resolved name. */
+  fileName: string;
+  /** The source line's text, as clang recorded it. */
+  line: string;
+  lineNumber: number;
+  column: number;
+  /** Raw fields, as the kernel wants them. */
+  fileNameOff: number;
+  lineOff: number;
+  lineCol: number;
+}
+
+/** `enum bpf_core_relo_kind`. */
+export const CoreReloKind = {
+  FIELD_BYTE_OFFSET: 0,
+  FIELD_BYTE_SIZE: 1,
+  FIELD_EXISTS: 2,
+  FIELD_SIGNED: 3,
+  FIELD_LSHIFT_U64: 4,
+  FIELD_RSHIFT_U64: 5,
+  TYPE_ID_LOCAL: 6,
+  TYPE_ID_TARGET: 7,
+  TYPE_EXISTS: 8,
+  TYPE_SIZE: 9,
+  ENUMVAL_EXISTS: 10,
+  ENUMVAL_VALUE: 11,
+  TYPE_MATCHES: 12,
+} as const;
+
+export interface CoreRelocation {
+  slot: number;
+  /** Local BTF type id of the root type. */
+  typeId: number;
+  /** Access string, e.g. "0:1:2". */
+  accessString: string;
+  kind: number;
+}
+
+/** A map to create. Global data maps have `initialData`. */
+export interface MapSpec {
+  /** Name in the object: the variable name, or ".data", ".rodata", ".bss", ".rodata.str1.1", ".kconfig". */
+  name: string;
+  /** `enum bpf_map_type` value. */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  numaNode?: number;
+  /** libbpf pinning: 'none' or 'by_name' (LIBBPF_PIN_BY_NAME). */
+  pinning: 'none' | 'by_name';
+  /** BTF type ids of key and value in the object's BTF, when known. */
+  keyTypeId?: number;
+  valueTypeId?: number;
+  /** For maps of maps: the inner map's definition. */
+  innerMap?: MapSpec;
+  /** Initial contents: for global data the section bytes; for prog arrays/maps of maps, slot -> name. */
+  initialData?: Uint8Array;
+  /** `values` initialisers of prog arrays and maps of maps: index -> program or map name. */
+  initialSlots?: Array<{ index: number; name: string }>;
+  /** Section the definition came from. */
+  sectionName: string;
+  /** For global data: is it read-only (.rodata)? The kernel map gets BPF_F_RDONLY_PROG and is frozen. */
+  readOnly?: boolean;
+  /** Extra flags a map_extra field carries (bloom filter hash count, arena address). */
+  mapExtra?: bigint;
+}
+
+/** A global variable in a data section. */
+export interface VariableSpec {
+  name: string;
+  /** The map (section) holding it: ".data", ".rodata", ".bss", ... */
+  map: string;
+  offset: number;
+  size: number;
+  /** BTF type id of the variable's type, when BTF is present. */
+  typeId?: number;
+  /** Global (settable before load) or static. */
+  linkage: 'global' | 'static';
+}
+
+/** An extern resolved at load time. */
+export interface ExternSpec {
+  name: string;
+  kind: 'kconfig' | 'ksym';
+  /** Weak externs may be missing at load time. */
+  weak: boolean;
+  /** For .kconfig: offset in the .kconfig map and size. */
+  offset?: number;
+  size?: number;
+  /** BTF type id (VAR or FUNC) in the object's BTF. */
+  typeId?: number;
+}
