@@ -2,3 +2,4 @@
 export * from './prog-types.js';
 export * from './map-types.js';
 export * from './attach-types.js';
+export * from './helpers.js';
