@@ -1,0 +1,20 @@
+/** Builds host (x86-64) programs for the uprobe/USDT tests with gcc, cached by source hash. */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { repoRoot } from '../support/clang.js';
+
+export function compileHost(source: string, options: { shared?: boolean } = {}): string {
+  const src = resolve(repoRoot, source);
+  const args = ['-O1', ...(options.shared ? ['-shared', '-fPIC'] : []), src];
+  const hash = createHash('sha256').update(readFileSync(src)).update(args.join('\0')).digest('hex').slice(0, 16);
+  const dir = join(repoRoot, 'test/.fixtures');
+  const out = join(dir, `${basename(src, '.c')}-${options.shared ? 'so' : 'exe'}-${hash}`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  execFileSync('gcc', [...args, '-o', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+  renameSync(tmp, out);
+  return out;
+}
