@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * bpfkit's same-host TCP bypass.
+ *
+ * sockops sees each TCP connection in the attached cgroup complete its handshake. Both
+ * ends compute the same pairing key from the handshake's sequence numbers; the client
+ * registers under it and the server, finding it, pairs the two sockets and puts both
+ * in mesh_socks. The sk_msg program on mesh_socks then redirects each send straight
+ * into the peer's receive queue, skipping the TCP/IP stack.
+ *
+ * A direction is redirected from its first byte or never: bytes already on the TCP path
+ * could be overtaken by redirected ones. Dropping back to TCP is always safe (the
+ * receiver drains redirected bytes first), so policy changes and failed redirects move
+ * a connection to the normal path for good.
+ */
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/socket.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "mesh.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+#define TCP_CLOSE 7
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, MESH_MAX_CONNS);
+	__type(key, __u64);	/* socket cookie */
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MESH_MAX_CONNS);
+	__type(key, __u64);	/* socket cookie */
+	__type(value, struct mesh_conn);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_conns SEC(".maps");
+
+/* Clients waiting for their server's half of the handshake. LRU: a client whose peer
+ * is not on this host never completes, and its entry must not hold a slot forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct mesh_pair_key);
+	__type(value, __u64);	/* client socket cookie */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mesh_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__type(key, struct mesh_cidr_key);
+	__type(value, __u32);	/* enum mesh_cidr_action */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_cidrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MESH_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, MESH_MAX_CONNS);
+	__type(key, __u64);	/* socket cookie */
+	__type(value, struct mesh_conn_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_conn_stats SEC(".maps");
+
+/* Each bypassed socket's own cookie, stored on the socket: sk_msg programs cannot call
+ * bpf_get_socket_cookie, but they can read socket storage. Freed with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} mesh_sk_cookie SEC(".maps");
+
+static __always_inline void count(__u32 stat, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&mesh_stats, &stat);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline int is_v4_mapped(const __u32 *ip6)
+{
+	return ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0x0000ffff);
+}
+
+static __always_inline int port_in(const struct mesh_port_range *ranges, __u32 n, __u32 port)
+{
+	/* A bounded loop: the verifier walks it (n is capped by the array size). */
+	for (__u32 i = 0; i < MESH_MAX_PORT_RANGES && i < n; i++) {
+		if (port >= ranges[i].first && port <= ranges[i].last)
+			return 1;
+	}
+	return 0;
+}
+
+/* The policy verdict for a connection, judged by its server end (address and port),
+ * which both sockets of the connection agree on. */
+static __always_inline int policy_allows(const struct mesh_config *cfg, __u32 family,
+					 const __u32 *server_ip, __u32 server_port)
+{
+	struct mesh_cidr_key key = {};
+	__u32 *action;
+
+	if (!cfg->enabled)
+		return 0;
+	if (cfg->include_port_count && !port_in(cfg->include_ports, cfg->include_port_count, server_port))
+		return 0;
+	if (cfg->exclude_port_count && port_in(cfg->exclude_ports, cfg->exclude_port_count, server_port))
+		return 0;
+	if (family == AF_INET) {
+		key.prefixlen = 128;
+		key.addr[10] = 0xff;
+		key.addr[11] = 0xff;
+		__builtin_memcpy(&key.addr[12], &server_ip[0], 4);
+	} else {
+		key.prefixlen = 128;
+		__builtin_memcpy(key.addr, server_ip, 16);
+	}
+	action = bpf_map_lookup_elem(&mesh_cidrs, &key);
+	if (action && *action == MESH_CIDR_EXCLUDE)
+		return 0;
+	if (cfg->has_include_cidrs && !(action && *action == MESH_CIDR_INCLUDE))
+		return 0;
+	return 1;
+}
+
+/* Fill a connection record from the sockops context: family and addresses, with
+ * v4-mapped IPv6 folded to IPv4 so a dual-stack server pairs with an IPv4 client. */
+static __always_inline int describe(struct bpf_sock_ops *skops, struct mesh_conn *c)
+{
+	c->local_port = skops->local_port;
+	c->remote_port = bpf_ntohl(skops->remote_port);
+	if (skops->family == AF_INET) {
+		c->family = AF_INET;
+		c->local_ip[0] = skops->local_ip4;
+		c->remote_ip[0] = skops->remote_ip4;
+		return 0;
+	}
+	if (skops->family != AF_INET6)
+		return -1;
+	c->local_ip[0] = skops->local_ip6[0];
+	c->local_ip[1] = skops->local_ip6[1];
+	c->local_ip[2] = skops->local_ip6[2];
+	c->local_ip[3] = skops->local_ip6[3];
+	c->remote_ip[0] = skops->remote_ip6[0];
+	c->remote_ip[1] = skops->remote_ip6[1];
+	c->remote_ip[2] = skops->remote_ip6[2];
+	c->remote_ip[3] = skops->remote_ip6[3];
+	if (is_v4_mapped(c->local_ip) && is_v4_mapped(c->remote_ip)) {
+		c->family = AF_INET;
+		c->local_ip[0] = c->local_ip[3];
+		c->remote_ip[0] = c->remote_ip[3];
+		c->local_ip[1] = c->local_ip[2] = c->local_ip[3] = 0;
+		c->remote_ip[1] = c->remote_ip[2] = c->remote_ip[3] = 0;
+	} else {
+		c->family = AF_INET6;
+	}
+	return 0;
+}
+
+static __always_inline int judge(struct mesh_conn *c, const __u32 *server_ip, __u32 server_port)
+{
+	__u32 zero = 0;
+	struct mesh_config *cfg = bpf_map_lookup_elem(&mesh_config, &zero);
+
+	if (!cfg)
+		return 0;
+	c->policy_generation = cfg->generation;
+	c->allowed = policy_allows(cfg, c->family, server_ip, server_port);
+	return c->allowed;
+}
+
+static __always_inline int remember_cookie(struct bpf_sock_ops *skops, __u64 cookie)
+{
+	struct bpf_sock *sk = skops->sk;
+	__u64 *slot;
+
+	if (!sk)
+		return -1;
+	slot = bpf_sk_storage_get(&mesh_sk_cookie, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!slot)
+		return -1;
+	*slot = cookie;
+	return 0;
+}
+
+static __always_inline void on_active_established(struct bpf_sock_ops *skops)
+{
+	struct mesh_conn c = {};
+	struct mesh_pair_key pk = {};
+	__u64 cookie;
+
+	if (describe(skops, &c) || !judge(&c, c.remote_ip, c.remote_port)) {
+		count(MESH_STAT_POLICY_SKIPPED, 1);
+		return;
+	}
+	cookie = bpf_get_socket_cookie(skops);
+	c.role = MESH_ROLE_CLIENT;
+	c.state = MESH_CONN_PENDING;
+	pk.client_next_seq = skops->snd_nxt;
+	pk.server_next_seq = skops->rcv_nxt;
+	pk.client_port = c.local_port;
+	if (remember_cookie(skops, cookie) || bpf_map_update_elem(&mesh_conns, &cookie, &c, BPF_ANY))
+		return;
+	if (bpf_sock_hash_update(skops, &mesh_socks, &cookie, BPF_NOEXIST)) {
+		bpf_map_delete_elem(&mesh_conns, &cookie);
+		count(MESH_STAT_INSERT_FAILED, 1);
+		return;
+	}
+	bpf_map_update_elem(&mesh_pending, &pk, &cookie, BPF_ANY);
+	count(MESH_STAT_INSERTED, 1);
+	/* STATE: forget the record at close. RTT: the first ACK of data tells us whether a
+	 * peer showed up; if none did, leave the sockhash (no cost, no FIONREAD fault). */
+	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG);
+}
+
+static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
+{
+	struct mesh_conn c = {};
+	struct mesh_pair_key pk = {};
+	struct mesh_conn *client;
+	__u64 *client_cookie, peer, cookie;
+
+	if (describe(skops, &c))
+		return;
+	pk.client_next_seq = skops->rcv_nxt;
+	pk.server_next_seq = skops->snd_nxt;
+	pk.client_port = c.remote_port;
+	client_cookie = bpf_map_lookup_elem(&mesh_pending, &pk);
+	if (!client_cookie)
+		return;		/* the client is not ours: leave this socket alone */
+	peer = *client_cookie;
+	bpf_map_delete_elem(&mesh_pending, &pk);
+	client = bpf_map_lookup_elem(&mesh_conns, &peer);
+	if (!client || client->state != MESH_CONN_PENDING)
+		return;
+	if (!judge(&c, c.local_ip, c.local_port)) {
+		count(MESH_STAT_POLICY_SKIPPED, 1);
+		return;
+	}
+	cookie = bpf_get_socket_cookie(skops);
+	c.role = MESH_ROLE_SERVER;
+	c.state = MESH_CONN_REDIRECT;
+	c.peer_cookie = peer;
+	if (remember_cookie(skops, cookie) || bpf_map_update_elem(&mesh_conns, &cookie, &c, BPF_ANY))
+		return;
+	if (bpf_sock_hash_update(skops, &mesh_socks, &cookie, BPF_NOEXIST)) {
+		bpf_map_delete_elem(&mesh_conns, &cookie);
+		count(MESH_STAT_INSERT_FAILED, 1);
+		return;
+	}
+	/* Pair last, so the client redirects only once its peer sits in the sockhash. */
+	client->peer_cookie = cookie;
+	client->state = MESH_CONN_REDIRECT;
+	count(MESH_STAT_INSERTED, 1);
+	count(MESH_STAT_PAIRED, 1);
+	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+static __always_inline void on_rtt(struct bpf_sock_ops *skops)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct mesh_conn *c = bpf_map_lookup_elem(&mesh_conns, &cookie);
+
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
+	if (c && c->peer_cookie == 0) {
+		/* Data was ACKed and no local peer claimed this connection: not ours. */
+		bpf_map_delete_elem(&mesh_socks, &cookie);
+		bpf_map_delete_elem(&mesh_conns, &cookie);
+		count(MESH_STAT_UNPAIRED_REMOVED, 1);
+	}
+}
+
+static __always_inline void on_state(struct bpf_sock_ops *skops)
+{
+	__u64 cookie;
+
+	if (skops->args[1] != TCP_CLOSE)
+		return;
+	cookie = bpf_get_socket_cookie(skops);
+	if (bpf_map_delete_elem(&mesh_conns, &cookie) == 0)
+		count(MESH_STAT_CLOSED, 1);
+	bpf_map_delete_elem(&mesh_conn_stats, &cookie);
+}
+
+SEC("sockops")
+int mesh_sockops(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		on_active_established(skops);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		on_passive_established(skops);
+		break;
+	case BPF_SOCK_OPS_RTT_CB:
+		on_rtt(skops);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		on_state(skops);
+		break;
+	}
+	return 1;
+}
+
+static __always_inline void count_conn(__u64 cookie, __u64 bytes, int redirected)
+{
+	struct mesh_conn_stats *s = bpf_map_lookup_elem(&mesh_conn_stats, &cookie);
+
+	if (!s) {
+		struct mesh_conn_stats zero = {};
+
+		bpf_map_update_elem(&mesh_conn_stats, &cookie, &zero, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&mesh_conn_stats, &cookie);
+		if (!s)
+			return;
+	}
+	if (redirected) {
+		s->redirected_bytes += bytes;
+		s->redirected_msgs += 1;
+	} else {
+		s->passed_bytes += bytes;
+		s->passed_msgs += 1;
+	}
+}
+
+static __always_inline int pass(__u64 cookie, __u64 size)
+{
+	count(MESH_STAT_PASSED_MSGS, 1);
+	count(MESH_STAT_PASSED_BYTES, size);
+	count_conn(cookie, size, 0);
+	return SK_PASS;
+}
+
+SEC("sk_msg")
+int mesh_redirect(struct sk_msg_md *msg)
+{
+	struct bpf_sock *sk = msg->sk;
+	__u64 *own, cookie, size = msg->size;
+	struct mesh_conn *c = 0;
+	__u32 zero = 0;
+	struct mesh_config *cfg;
+
+	if (sk && (own = bpf_sk_storage_get(&mesh_sk_cookie, sk, 0, 0))) {
+		cookie = *own;
+		c = bpf_map_lookup_elem(&mesh_conns, &cookie);
+	}
+	if (!c) {
+		count(MESH_STAT_MISSES, 1);
+		return SK_PASS;
+	}
+	if (c->state == MESH_CONN_TCP)
+		return pass(cookie, size);
+	cfg = bpf_map_lookup_elem(&mesh_config, &zero);
+	if (cfg && c->policy_generation != cfg->generation) {
+		const __u32 *server_ip = c->role == MESH_ROLE_SERVER ? c->local_ip : c->remote_ip;
+		__u32 server_port = c->role == MESH_ROLE_SERVER ? c->local_port : c->remote_port;
+
+		c->policy_generation = cfg->generation;
+		c->allowed = policy_allows(cfg, c->family, server_ip, server_port);
+	}
+	if (c->state != MESH_CONN_REDIRECT || !c->allowed ||
+	    bpf_msg_redirect_hash(msg, &mesh_socks, &c->peer_cookie, BPF_F_INGRESS) != SK_PASS) {
+		/* Not paired before the first byte, switched off by policy, or the peer is
+		 * gone: this socket's sends take the normal path from now on. */
+		c->state = MESH_CONN_TCP;
+		count(MESH_STAT_FALLBACKS, 1);
+		return pass(cookie, size);
+	}
+	count(MESH_STAT_REDIRECTED_MSGS, 1);
+	count(MESH_STAT_REDIRECTED_BYTES, size);
+	count_conn(cookie, size, 1);
+	return SK_PASS;
+}
+
+/* Attached as the sockhash's stream verdict where the startup probe finds the kernel's
+ * FIONREAD/readiness fault: routing TCP-path bytes through the psock makes FIONREAD
+ * and wake-ups account for them. */
+SEC("sk_skb/stream_verdict")
+int mesh_skb_verdict(struct __sk_buff *skb)
+{
+	return SK_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
