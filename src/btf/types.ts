@@ -163,7 +163,8 @@ export type BtfType =
 export type ReferenceType = PtrType | ModifierType | TypedefType | FuncType | VarType | DeclTagType;
 
 /** Narrow a type by kind name. */
-export type TypeOfKind<K extends BtfKindName> = Extract<BtfType, { kind: K }>;
+export type TypeOfKind<K extends BtfKindName> = KindMatch<BtfType, K>;
+type KindMatch<T, K> = T extends { kind: infer TK } ? (K extends TK ? T : never) : never;
 
 /** Every type id a type refers to (members, params, element, index, target), in wire order. */
 export function referencedIds(t: BtfType): number[] {
