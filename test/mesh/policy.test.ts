@@ -44,7 +44,7 @@ describe('encoding', () => {
     expect(cfg.byteLength).toBe(MeshConfigLayout.size);
     expect(cfg.getUint32(MeshConfigLayout.generation, true)).toBe(7);
     expect(cfg.getUint16(MeshConfigLayout.includePorts + 2, true)).toBe(8100);
-    const [{ key }] = encodeCidrs(p) as [{ key: Uint8Array }];
+    const key = encodeCidrs(p)[0]!.key;
     expect(new DataView(key.buffer).getUint32(0, true)).toBe(104);
   });
 });
