@@ -6,3 +6,4 @@ export * from './operation.js';
 export * from './codec.js';
 export * from './compose.js';
 export * from './builder.js';
+export * from './disasm/index.js';
