@@ -18,6 +18,10 @@
  * ```
  */
 
+import { assemble } from '../isa/asm/index.js';
+import { decodeInstructions } from '../isa/codec.js';
+import type { Instruction } from '../isa/instruction.js';
+
 /** A section of a data file that bpf_conformance knows. */
 export type DataFileSectionName = 'asm' | 'mem' | 'raw' | 'result' | 'error' | 'c' | 'no register offset';
 
@@ -191,4 +195,27 @@ function parseUnsigned(token: string): bigint | undefined {
     return v < -(1n << 63n) ? undefined : BigInt.asUintN(64, v);
   }
   return undefined;
+}
+
+/**
+ * The program of a test: its `-- raw` bytes when given (as bpf_conformance prefers them),
+ * decoded strictly, or else its `-- asm` section assembled in the ubpf syntax.
+ *
+ * @throws DataFileError when the file has no program or an empty one; AssemblyError
+ *   (naming the line of the data file) for malformed assembly; InstructionError
+ *   (naming the slot) for malformed raw bytes.
+ */
+export function dataFileProgram(file: ConformanceDataFile): Instruction[] {
+  let program: Instruction[];
+  if (file.raw !== undefined) {
+    program = decodeInstructions(file.raw);
+  } else if (file.asm !== undefined) {
+    program = assemble(file.asm.text, { syntax: 'ubpf', firstLine: file.asm.firstLine });
+  } else {
+    throw new DataFileError('the file has no program: neither a "-- asm" nor a "-- raw" section');
+  }
+  if (program.length === 0) {
+    throw new DataFileError(`the "-- ${file.raw !== undefined ? 'raw' : 'asm'}" section holds no instructions`, file.raw !== undefined ? undefined : file.asm?.firstLine);
+  }
+  return program;
 }

@@ -7,3 +7,4 @@ export * from './codec.js';
 export * from './compose.js';
 export * from './builder.js';
 export * from './disasm/index.js';
+export * from './asm/index.js';
