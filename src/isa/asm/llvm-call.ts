@@ -1,5 +1,5 @@
 import { helperId } from '../../uapi/helpers.js';
-import { parseImm32 } from './numbers.js';
+import { parseImm32Llvm } from './numbers.js';
 import { llvmRegister } from './registers.js';
 import type { Statement } from './statement.js';
 import { problem } from './syntax-error.js';
@@ -21,7 +21,7 @@ export function parseCall(mnemonic: 'call' | 'callx', rest: string, syntax: 'llv
     return { op: { kind: 'callx', reg: r.reg } };
   }
   if (/^[+-]?(0x[0-9a-fA-F]+|\d+)$/.test(rest)) {
-    return { op: { kind: 'call', target: 'helper', imm: parseImm32(rest, 'helper id'), btfFdIndex: 0 } };
+    return { op: { kind: 'call', target: 'helper', imm: parseImm32Llvm(rest, 'helper id'), btfFdIndex: 0 } };
   }
   if (syntax === 'llvm') problem(`"call ${rest}" is not llvm syntax, which writes calls as "call N" (try --syntax bpfkit)`);
 
@@ -31,13 +31,13 @@ export function parseCall(mnemonic: 'call' | 'callx', rest: string, syntax: 'llv
   }
   if ((m = /^kfunc\s+(\S+)(?:\s+(?:btf_fd\s+(\S+)|\[\s*btf_fd\s+([^\]\s]+)\s*\]))?$/.exec(rest))) {
     const fd = m[2] ?? m[3];
-    const btfFdIndex = fd === undefined ? 0 : parseImm32(fd, 'BTF fd index');
+    const btfFdIndex = fd === undefined ? 0 : parseImm32Llvm(fd, 'BTF fd index');
     if (btfFdIndex < -0x8000 || btfFdIndex > 0x7fff) problem(`BTF fd index ${fd} does not fit the 16-bit offset field`);
-    return { op: { kind: 'call', target: 'kfunc', imm: parseImm32(m[1]!, 'kfunc BTF id'), btfFdIndex } };
+    return { op: { kind: 'call', target: 'kfunc', imm: parseImm32Llvm(m[1]!, 'kfunc BTF id'), btfFdIndex } };
   }
   if ((m = /^([A-Za-z_]\w*)#(\S+)$/.exec(rest))) {
     const name = m[1]!;
-    const id = parseImm32(m[2]!, 'helper id');
+    const id = parseImm32Llvm(m[2]!, 'helper id');
     if (name !== 'helper') {
       const known = helperId(name);
       if (known === undefined) problem(`unknown helper "${name}" (write helper#${id} for a helper without a name)`);

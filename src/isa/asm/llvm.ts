@@ -1,7 +1,7 @@
 import { splitImm64 } from '../instruction.js';
 import type { AluName, CondName, Operand, Operation, PseudoLdName } from '../operation.js';
 import { parseCall } from './llvm-call.js';
-import { isIntegerLiteral, parseImm32, parseImm64, parseOff16, parseUnsigned32 } from './numbers.js';
+import { isIntegerLiteral, parseImm32Llvm, parseImm64, parseInteger, parseOff16, parseUnsigned32 } from './numbers.js';
 import { isLlvmRegister, llvmRegister, type LlvmRegister } from './registers.js';
 import type { Statement } from './statement.js';
 import { problem } from './syntax-error.js';
@@ -48,6 +48,9 @@ const WIDE = re(String.raw`${NUM}\s+ll`);
 const NEG = re(String.raw`-\s*${REG}`);
 const MOVSX = re(String.raw`\(\s*s(8|16|32)\s*\)\s*${REG}`);
 const ENDIAN = re(String.raw`(be|le|bswap)(16|32|64)\s+${REG}`);
+/** llvm-objdump's text for an lddw with a pseudo source: `ld_pseudo r1, 2, 5` (no second immediate). */
+const LD_PSEUDO = re(String.raw`ld_pseudo\s+${REG}\s*,\s*(\S+)\s*,\s*(\S+)`);
+const PSEUDO_BY_NUMBER: readonly PseudoLdName[] = ['imm64', 'map_fd', 'map_value', 'btf_id', 'func', 'map_idx', 'map_idx_value'];
 const ADDR_SPACE_CAST = re(String.raw`addr_space_cast\s*\(\s*${REG}\s*,\s*(\S+?)\s*,\s*(\S+?)\s*\)`);
 
 const COMPOUND_OPS: Readonly<Record<string, AluName>> = {
@@ -95,6 +98,8 @@ export function parseLlvmLine(code: string, syntax: 'llvm' | 'bpfkit'): Statemen
     if (kind === 'may_goto') return withTarget(m[2]!, (off) => ({ kind: 'may_goto', off }));
     return withTarget(m[2]!, (off) => ({ kind: 'ja', off, long: kind === 'gotol' }));
   }
+  if (s.startsWith('.')) problem(`unknown directive "${s.split(/\s/)[0]}" (bpfkit assembles instructions only)`);
+  if ((m = LD_PSEUDO.exec(s))) return ldPseudo(m);
   if ((m = CALL.exec(s))) return parseCall(m[1] as 'call' | 'callx', m[2]!.trim(), syntax);
   if ((m = IF.exec(s))) return conditional(m);
   if ((m = LOCK.exec(s))) {
@@ -111,7 +116,7 @@ export function parseLlvmLine(code: string, syntax: 'llvm' | 'bpfkit'): Statemen
     const off = offset(m[4], m[5]);
     const value = m[6]!;
     if (isLlvmRegister(value)) return { op: { kind: 'store', size, dst, src: reg(value).reg, off } };
-    return { op: { kind: 'store_imm', size, dst, off, imm: parseImm32(value, 'stored immediate') } };
+    return { op: { kind: 'store_imm', size, dst, off, imm: parseImm32Llvm(value, 'stored immediate') } };
   }
   if ((m = ASSIGN.exec(s))) {
     const assigned = assignment(reg(m[1]!), m[2]!.trim(), syntax);
@@ -156,7 +161,7 @@ function operand(text: string, dst: LlvmRegister): Operand {
     if (r.width !== dst.width) problem(`mixes 32-bit (w) and 64-bit (r) registers: use ${dst.width === 32 ? 'w' : 'r'}${r.reg}`);
     return { kind: 'reg', reg: r.reg };
   }
-  return { kind: 'imm', value: parseImm32(text) };
+  return { kind: 'imm', value: parseImm32Llvm(text) };
 }
 
 function conditional(m: RegExpExecArray): Statement {
@@ -236,10 +241,10 @@ function packetLoad(dst: LlvmRegister, m: RegExpExecArray): Statement {
   if (dst.reg !== 0) problem('legacy packet loads always load into r0');
   const size = bytes(m[1]!);
   if (m[2] !== undefined) {
-    const imm = m[3] === undefined ? 0 : parseImm32(`${m[3]}${m[4]}`, 'packet offset');
+    const imm = m[3] === undefined ? 0 : parseImm32Llvm(`${m[3]}${m[4]}`, 'packet offset');
     return { op: { kind: 'ldind', size, src: base(m[2]), imm } };
   }
-  return { op: { kind: 'ldabs', size, src: 0, imm: parseImm32(m[5]!, 'packet offset') } };
+  return { op: { kind: 'ldabs', size, src: 0, imm: parseImm32Llvm(m[5]!, 'packet offset') } };
 }
 
 function pseudoLoad(dst: LlvmRegister, pseudo: PseudoLdName, args: string): Statement {
@@ -253,8 +258,20 @@ function pseudoLoad(dst: LlvmRegister, pseudo: PseudoLdName, args: string): Stat
     dst: dst.reg,
     pseudo,
     imm,
-    imm2: two ? parseImm32(parts[1]!, 'map value offset') : 0,
+    imm2: two ? parseImm32Llvm(parts[1]!, 'map value offset') : 0,
   });
   if (pseudo === 'func') return withTarget(parts[0]!, build);
-  return { op: build(parseImm32(parts[0]!, pseudo === 'btf_id' ? 'BTF id' : pseudo.startsWith('map_idx') ? 'map index' : 'map fd')) };
+  return { op: build(parseImm32Llvm(parts[0]!, pseudo === 'btf_id' ? 'BTF id' : pseudo.startsWith('map_idx') ? 'map index' : 'map fd')) };
+}
+
+/** `ld_pseudo rN, SRC, IMM`: llvm-objdump's lddw with a pseudo source; its second immediate is not printed, so it is 0. */
+function ldPseudo(m: RegExpExecArray): Statement {
+  const dst = reg(m[1]!);
+  if (dst.width === 32) problem(`lddw loads a 64-bit register: write r${dst.reg}`);
+  const source = parseUnsigned32(m[2]!, 'pseudo source');
+  const pseudo = PSEUDO_BY_NUMBER[source];
+  if (pseudo === undefined) problem(`unknown lddw pseudo source ${source} (0-6 exist)`);
+  const { value } = parseInteger(m[3]!, 'immediate');
+  if (value < -(1n << 31n) || value > 0xffffffffn) problem(`ld_pseudo immediate ${m[3]} does not fit in 32 bits`);
+  return { op: { kind: 'lddw', dst: dst.reg, pseudo, imm: Number(BigInt.asIntN(32, value)), imm2: 0 } };
 }

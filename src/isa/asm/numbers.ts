@@ -45,6 +45,17 @@ export function parseImm32(text: string, what = 'immediate'): number {
   return parseSigned(text, 32, what);
 }
 
+/**
+ * A 32-bit immediate as LLVM's assembler reads it: any value from -2^31 to 2^32-1,
+ * decimal or hex, the upper half meaning the same bits as a negative number
+ * (`w1 = 4294967295` is `w1 = -1`).
+ */
+export function parseImm32Llvm(text: string, what = 'immediate'): number {
+  const { value } = parseInteger(text, what);
+  if (value < -(1n << 31n) || value > 0xffffffffn) problem(`${what} ${text.trim()} is out of range for 32 bits (-2147483648 to 4294967295)`);
+  return Number(BigInt.asIntN(32, value));
+}
+
 /** A 16-bit offset. */
 export function parseOff16(text: string, what = 'offset'): number {
   return parseSigned(text, 16, what);

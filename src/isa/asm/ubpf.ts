@@ -52,6 +52,7 @@ export function parseUbpfLine(code: string): Statement {
   const m = /^(\S+)\s*(.*)$/.exec(code)!;
   const mnemonic = m[1]!.toLowerCase();
   const rest = m[2]!;
+  if (mnemonic.startsWith('.')) problem(`unknown directive "${m[1]}" (the ubpf syntax has none)`);
   if (mnemonic === 'lock') return lock(rest);
   const operands = splitOperands(rest);
   const op = plain(mnemonic, operands);
