@@ -1,0 +1,659 @@
+import { VmFault, VmLimitError, type FaultKind } from './errors.js';
+import type { HelperFn } from './helpers/helper.js';
+import { bswap16, bswap32, cmpS64, cmpU64, mul64, sdiv64, smod64, udiv64, umod64 } from './int64.js';
+import { Op } from './internal-ops.js';
+import { AddressSpace, Region, REGION_BASE, address, type Pointer } from './memory.js';
+import { BPF_MAX_LOOPS, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, type LoadedProgram } from './program.js';
+
+/** The default instruction budget of one run. */
+export const DEFAULT_INSTRUCTION_BUDGET = 1 << 27;
+
+/** Packet bytes a legacy packet load (ldabs/ldind) reads. */
+export interface LegacyPacket {
+  bytes: Uint8Array;
+}
+
+/** What one run starts from. */
+export interface RunInput {
+  /** r1-r5 at entry: pointers (lo/hi), BigInts or numbers (taken as unsigned 64-bit). */
+  args?: ReadonlyArray<Pointer | bigint | number>;
+  /** Virtual CPU the run is on (bpf_get_smp_processor_id, per-CPU maps). */
+  cpu?: number;
+  /** Bytes ldabs/ldind read (socket filter and tc programs). */
+  legacyPacket?: LegacyPacket;
+  /** Instructions the run may execute before VmLimitError('instructions'); default 2^27. */
+  budget?: number;
+  /** Program-type specific state the helpers use (the skb, the xdp buffer, ...). */
+  context?: unknown;
+}
+
+/** Per-run state shared with helpers. */
+export interface RunState {
+  cpu: number;
+  legacyPacket: LegacyPacket | undefined;
+  context: unknown;
+  tailCalls: number;
+  /** Set by bpf_tail_call on success: where execution continues. */
+  tailTarget: LoadedProgram | undefined;
+  /** Ring buffer records reserved and not yet submitted or discarded. */
+  openRecords: Set<{ release(): void; region: Region }>;
+  /** Set by a helper that ends the program (bpf_conformance's unwind helper). */
+  stopped: boolean;
+}
+
+/**
+ * The eBPF interpreter. Registers are 64-bit values held as two Int32Array halves
+ * (`lo`, `hi`), so the hot path uses only 32-bit and double arithmetic, never BigInt.
+ * One Machine runs one program at a time; it owns the stack frames (512 bytes each, at
+ * most 8) mapped into the runtime's {@link AddressSpace}.
+ */
+export class Machine {
+  /** Low words of r0-r10 (16 entries so a malformed index can never leave the array). */
+  readonly lo = new Int32Array(16);
+  /** High words of r0-r10. */
+  readonly hi = new Int32Array(16);
+  /** Scratch for 64-bit results. */
+  private readonly tmp = new Int32Array(2);
+  /** Slot of the instruction being executed (for helpers' faults). */
+  pc = 0;
+  /** Instructions left in this run's budget. */
+  remaining = 0;
+  /** The current frame, 0 = the program's entry function. */
+  depth = 0;
+  /** The program whose code is executing (changes on tail calls and returns). */
+  current!: LoadedProgram;
+  state: RunState = newState(0, undefined, undefined);
+
+  private readonly frames: Region[] = [];
+  private readonly returnPc = new Int32Array(MAX_CALL_FRAMES);
+  private readonly saved = new Int32Array(MAX_CALL_FRAMES * 10);
+  private readonly callerProgram: (LoadedProgram | undefined)[] = new Array(MAX_CALL_FRAMES).fill(undefined);
+  private readonly stackUsed = new Int32Array(MAX_CALL_FRAMES);
+  private readonly mayGoto = new Float64Array(MAX_CALL_FRAMES);
+  private running = false;
+
+  constructor(readonly memory: AddressSpace) {
+    for (let i = 0; i < MAX_CALL_FRAMES; i++) {
+      this.frames.push(memory.add(new Region('stack', `stack frame ${i}`, new Uint8Array(MAX_BPF_STACK), true)));
+    }
+  }
+
+  /** Unmap the stack frames. */
+  dispose(): void {
+    for (const f of this.frames) this.memory.remove(f);
+  }
+
+  /**
+   * Run `program` from its first instruction and return r0 as an unsigned 64-bit BigInt.
+   * Use {@link runRaw} to avoid the BigInt.
+   */
+  run(program: LoadedProgram, input: RunInput = {}): bigint {
+    this.runRaw(program, input);
+    return (BigInt(this.hi[0]! >>> 0) << 32n) | BigInt(this.lo[0]! >>> 0);
+  }
+
+  /** Run `program`; r0 is left in `lo[0]`/`hi[0]`. */
+  runRaw(program: LoadedProgram, input: RunInput = {}): void {
+    if (this.running) throw new Error('this Machine is already running a program; use one Machine per concurrent run');
+    this.running = true;
+    try {
+      this.state = newState(input.cpu ?? 0, input.legacyPacket, input.context);
+      this.remaining = input.budget ?? DEFAULT_INSTRUCTION_BUDGET;
+      this.lo.fill(0);
+      this.hi.fill(0);
+      const args = input.args ?? [];
+      for (let i = 0; i < args.length && i < 5; i++) setReg(this, i + 1, args[i]!);
+      this.depth = 0;
+      this.current = program;
+      const entryDepth = program.stackDepth.get(0) ?? 32;
+      this.stackUsed[0] = entryDepth;
+      this.mayGoto[0] = BPF_MAX_LOOPS;
+      const frame = this.frames[0]!;
+      frame.bytes.fill(0);
+      this.lo[10] = AddressSpace.lo(MAX_BPF_STACK);
+      this.hi[10] = frame.hi;
+      this.execute(0, 0);
+      this.checkReleased();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * Call a function of the current program (a callback of bpf_loop or
+   * bpf_for_each_map_elem) with r1-r5 = `args`, and return its r0 low and high words in
+   * `out`. Registers of the caller are preserved.
+   */
+  callFunction(fn: Pointer, args: readonly Pointer[], out: Int32Array): void {
+    const prog = this.current;
+    const entry = this.functionSlot(prog, fn);
+    const savedLo = this.lo.slice();
+    const savedHi = this.hi.slice();
+    const callerPc = this.pc;
+    for (let i = 0; i < args.length; i++) {
+      this.lo[i + 1] = args[i]!.lo;
+      this.hi[i + 1] = args[i]!.hi;
+    }
+    this.pushFrame(callerPc, prog, entry);
+    this.execute(entry, this.depth);
+    out[0] = this.lo[0]!;
+    out[1] = this.hi[0]!;
+    this.lo.set(savedLo);
+    this.hi.set(savedHi);
+    this.pc = callerPc;
+  }
+
+  /** Throw a fault at the current helper call. */
+  fault(kind: FaultKind, reason: string, at?: { hi: number; lo: number; size: number; region?: string }): never {
+    if (at === undefined) throw new VmFault(kind, reason, this.pc);
+    throw new VmFault(kind, reason, this.pc, address(at.hi, at.lo, 0), at.region ?? this.memory.regionOf(at.hi)?.name ?? 'none', at.size);
+  }
+
+  /** Set r0 from a 64-bit value given as halves. */
+  ret(lo: number, hi: number): void {
+    this.lo[0] = lo;
+    this.hi[0] = hi;
+  }
+
+  /** Set r0 from a number: non-negative integers up to 2^53, or negative errnos (sign-extended). */
+  retNumber(n: number): void {
+    if (n < 0) {
+      this.lo[0] = n;
+      this.hi[0] = n < -0x80000000 ? Math.floor(n / 4294967296) : -1;
+    } else {
+      this.lo[0] = n % 4294967296;
+      this.hi[0] = Math.floor(n / 4294967296);
+    }
+  }
+
+  /** Register `i` as an unsigned Number (exact below 2^53). */
+  argNumber(i: number): number {
+    return (this.hi[i]! >>> 0) * 4294967296 + (this.lo[i]! >>> 0);
+  }
+
+  /** Register `i` as an unsigned BigInt. */
+  argBigInt(i: number): bigint {
+    return (BigInt(this.hi[i]! >>> 0) << 32n) | BigInt(this.lo[i]! >>> 0);
+  }
+
+  /** Register `i` as a pointer. */
+  argPointer(i: number): Pointer {
+    return { lo: this.lo[i]!, hi: this.hi[i]! };
+  }
+
+  /** The `size` bytes register `i` points at (checked; for helpers). */
+  argBytes(i: number, size: number, write: boolean): Uint8Array {
+    if (size < 0 || size > 0x7fffffff) this.fault('invalid_helper_call', `argument r${i + 1}... size ${size} is not a valid memory size`);
+    return this.memory.slice(this.hi[i]!, this.lo[i]!, size, write, this.pc);
+  }
+
+  private functionSlot(prog: LoadedProgram, fn: Pointer): number {
+    const t = (fn.lo >>> 0) - REGION_BASE;
+    if (fn.hi !== prog.codeRegion.hi || prog.codeRegion.hi === 0 || t < 0 || t >= prog.code.length || prog.code.ops[t] === Op.LDDW_SECOND) {
+      throw new VmFault('invalid_helper_call', `0x${address(fn.hi, fn.lo, 0).toString(16)} is not a function of program ${prog.name}`, this.pc);
+    }
+    return t;
+  }
+
+  private pushFrame(returnPc: number, caller: LoadedProgram, target: number): void {
+    const d = this.depth;
+    if (d + 1 >= MAX_CALL_FRAMES) {
+      throw new VmLimitError('call_depth', `the call nests ${d + 2} frames deep; the kernel allows ${MAX_CALL_FRAMES}`, returnPc);
+    }
+    const used = this.stackUsed[d]! + (caller.stackDepth.get(target) ?? 32);
+    if (used > MAX_BPF_STACK) {
+      throw new VmLimitError('stack_size', `combined stack size of ${d + 2} calls is ${used}; the kernel allows ${MAX_BPF_STACK}`, returnPc);
+    }
+    const base = d * 10;
+    for (let r = 6; r <= 10; r++) {
+      this.saved[base + (r - 6) * 2] = this.lo[r]!;
+      this.saved[base + (r - 6) * 2 + 1] = this.hi[r]!;
+    }
+    this.returnPc[d] = returnPc + 1;
+    this.callerProgram[d] = caller;
+    const nd = d + 1;
+    this.depth = nd;
+    this.stackUsed[nd] = used;
+    this.mayGoto[nd] = BPF_MAX_LOOPS;
+    const frame = this.frames[nd]!;
+    frame.bytes.fill(0);
+    this.lo[10] = AddressSpace.lo(MAX_BPF_STACK);
+    this.hi[10] = frame.hi;
+  }
+
+  /** Return from the current frame: the pc to continue at, or -1 when `base` exits. */
+  private popFrame(base: number): number {
+    const d = this.depth;
+    if (d === base) return -1;
+    const pd = d - 1;
+    const b = pd * 10;
+    for (let r = 6; r <= 10; r++) {
+      this.lo[r] = this.saved[b + (r - 6) * 2]!;
+      this.hi[r] = this.saved[b + (r - 6) * 2 + 1]!;
+    }
+    this.depth = pd;
+    this.current = this.callerProgram[pd]!;
+    return this.returnPc[pd]!;
+  }
+
+  private checkReleased(): void {
+    const open = this.state.openRecords;
+    if (open.size === 0) return;
+    for (const rec of open) rec.release();
+    open.clear();
+    throw new VmFault('unreleased_reference', 'the program exited holding a ring buffer record it neither submitted nor discarded', this.pc);
+  }
+
+  private ctxLoad(r: Region, size: number, d: number, pc: number): void {
+    const o = this.memory.offset;
+    if (!r.context!.load(o, size, this.tmp)) {
+      throw new VmFault('invalid_context_access', `invalid ${r.name} access: read of ${size} bytes at offset ${o}`, pc, address(r.hi, AddressSpace.lo(o), 0), r.name, size);
+    }
+    this.lo[d] = this.tmp[0]!;
+    this.hi[d] = this.tmp[1]!;
+  }
+
+  private ctxStore(r: Region, size: number, lo: number, hi: number, pc: number): void {
+    const o = this.memory.offset;
+    if (!r.context!.store(o, size, lo, hi)) {
+      throw new VmFault('invalid_context_access', `invalid ${r.name} access: write of ${size} bytes at offset ${o}`, pc, address(r.hi, AddressSpace.lo(o), 0), r.name, size);
+    }
+  }
+
+  /** ldabs/ldind: false when the load is outside the packet (the program then returns 0). */
+  private legacyLoad(pc: number, size: number, indirect: boolean): boolean {
+    const pkt = this.state.legacyPacket;
+    if (pkt === undefined) throw new VmFault('invalid_instruction', 'legacy packet loads (ldabs/ldind) need a socket filter or tc program with a packet', pc);
+    const off = indirect ? (this.current.code.imm[pc]! + this.lo[this.current.code.src[pc]!]!) | 0 : this.current.code.imm[pc]!;
+    if (off < 0 || off + size > pkt.bytes.length) return false;
+    const b = pkt.bytes;
+    this.lo[0] = size === 1 ? b[off]! : size === 2 ? (b[off]! << 8) | b[off + 1]! : (b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!;
+    this.hi[0] = 0;
+    return true;
+  }
+
+  private atomic(pc: number, size: number): void {
+    const code = this.current.code;
+    const d = code.dst[pc]!;
+    const s = code.src[pc]!;
+    const opn = code.imm[pc]!;
+    const L = this.lo;
+    const H = this.hi;
+    if (opn === 0x100) {
+      // load-acquire: dst = *(src + off)
+      const r = this.memory.resolve(H[s]!, L[s]!, code.off[pc]!, size, false, pc);
+      if (r.context !== null) throw this.atomicCtx(r, pc, size);
+      const o = this.memory.offset;
+      const v = r.view;
+      L[d] = size === 1 ? v.getUint8(o) : size === 2 ? v.getUint16(o, true) : v.getInt32(o, true);
+      H[d] = size === 8 ? v.getInt32(o + 4, true) : 0;
+      return;
+    }
+    const r = this.memory.resolve(H[d]!, L[d]!, code.off[pc]!, size, true, pc);
+    if (r.context !== null) throw this.atomicCtx(r, pc, size);
+    const o = this.memory.offset;
+    const v = r.view;
+    if (opn === 0x110) {
+      if (size === 1) v.setUint8(o, L[s]!);
+      else if (size === 2) v.setUint16(o, L[s]!, true);
+      else v.setInt32(o, L[s]!, true);
+      if (size === 8) v.setInt32(o + 4, H[s]!, true);
+      return;
+    }
+    const oldLo = v.getInt32(o, true);
+    const oldHi = size === 8 ? v.getInt32(o + 4, true) : 0;
+    let nlo = 0;
+    let nhi = 0;
+    const base = opn & ~1;
+    switch (base) {
+      case 0x00: {
+        const sum = (oldLo >>> 0) + (L[s]! >>> 0);
+        nlo = sum | 0;
+        nhi = (oldHi + H[s]! + (sum > 0xffffffff ? 1 : 0)) | 0;
+        break;
+      }
+      case 0x40:
+        nlo = oldLo | L[s]!;
+        nhi = oldHi | H[s]!;
+        break;
+      case 0x50:
+        nlo = oldLo & L[s]!;
+        nhi = oldHi & H[s]!;
+        break;
+      case 0xa0:
+        nlo = oldLo ^ L[s]!;
+        nhi = oldHi ^ H[s]!;
+        break;
+      case 0xe0:
+        nlo = L[s]!;
+        nhi = H[s]!;
+        break;
+      case 0xf0: {
+        // cmpxchg: compare r0 with memory; store src if equal; r0 = old.
+        const eq = size === 8 ? oldLo === L[0]! && oldHi === H[0]! : oldLo === L[0]!;
+        if (eq) {
+          v.setInt32(o, L[s]!, true);
+          if (size === 8) v.setInt32(o + 4, H[s]!, true);
+        }
+        L[0] = oldLo;
+        H[0] = oldHi;
+        return;
+      }
+    }
+    v.setInt32(o, nlo, true);
+    if (size === 8) v.setInt32(o + 4, nhi, true);
+    if (opn & 1) {
+      L[s] = oldLo;
+      H[s] = oldHi;
+    }
+  }
+
+  private atomicCtx(r: Region, pc: number, size: number): VmFault {
+    return new VmFault('invalid_context_access', `atomic access to ${r.name} is not allowed`, pc, address(r.hi, AddressSpace.lo(this.memory.offset), 0), r.name, size);
+  }
+
+  private callHelper(fn: HelperFn, pc: number): void {
+    this.pc = pc;
+    fn(this);
+  }
+
+  private callByValue(pc: number, reg: number): number {
+    // callx: a function pointer calls that function; otherwise the register holds a
+    // helper id (bpf_conformance's definition of callx).
+    const prog = this.current;
+    const lo = this.lo[reg]!;
+    const hi = this.hi[reg]!;
+    if (hi !== 0 && hi === prog.codeRegion.hi) {
+      const t = this.functionSlot(prog, { lo, hi });
+      this.pushFrame(pc, prog, t);
+      return t;
+    }
+    const fn = hi === 0 ? prog.helperTable.get(lo) : undefined;
+    if (fn === undefined) throw new VmFault('invalid_instruction', `callx through r${reg} = 0x${address(hi, lo, 0).toString(16)}: neither a function of the program nor a helper id`, pc);
+    this.callHelper(fn, pc);
+    return -1;
+  }
+
+  /**
+   * The interpreter loop: run from `startPc` until the frame at depth `base` exits.
+   * Registers live in `lo`/`hi`; the program's decoded arrays are cached in locals and
+   * reloaded whenever the executing program changes (tail call, return).
+   */
+  private execute(startPc: number, base: number): void {
+    const L = this.lo;
+    const H = this.hi;
+    const t = this.tmp;
+    const mem = this.memory;
+    let prog = this.current;
+    let code = prog.code;
+    let ops = code.ops;
+    let dst = code.dst;
+    let src = code.src;
+    let off = code.off;
+    let imm = code.imm;
+    let pc = startPc;
+    let left = this.remaining;
+    for (;;) {
+      if (--left < 0) {
+        this.remaining = 0;
+        throw new VmLimitError('instructions', `the run executed its budget of instructions without exiting`, pc);
+      }
+      switch (ops[pc]) {
+        // ---------------------------------------------------------------- ALU64
+        case 0x07: { const d = dst[pc]!; const b = imm[pc]!; const s = (L[d]! >>> 0) + (b >>> 0); L[d] = s; H[d] = (H[d]! + (b >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; pc++; continue; }
+        case 0x0f: { const d = dst[pc]!, r = src[pc]!; const s = (L[d]! >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = s; H[d] = (H[d]! + bh + (s > 0xffffffff ? 1 : 0)) | 0; pc++; continue; }
+        case 0x17: { const d = dst[pc]!; const b = imm[pc]!; const a = L[d]! >>> 0; const s = a - (b >>> 0); L[d] = s; H[d] = (H[d]! - (b >> 31) - (s < 0 ? 1 : 0)) | 0; pc++; continue; }
+        case 0x1f: { const d = dst[pc]!, r = src[pc]!; const s = (L[d]! >>> 0) - (L[r]! >>> 0); const bh = H[r]!; L[d] = s; H[d] = (H[d]! - bh - (s < 0 ? 1 : 0)) | 0; pc++; continue; }
+        case 0x27: { const d = dst[pc]!; const b = imm[pc]!; mul64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; pc++; continue; }
+        case 0x2f: { const d = dst[pc]!, r = src[pc]!; mul64(L[d]!, H[d]!, L[r]!, H[r]!, t); L[d] = t[0]!; H[d] = t[1]!; pc++; continue; }
+        case 0x37: { const d = dst[pc]!; const b = imm[pc]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { udiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x3f: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bl === 0 && bh === 0) { L[d] = 0; H[d] = 0; } else if (H[d] === 0 && bh === 0) { L[d] = Math.floor((L[d]! >>> 0) / (bl >>> 0)); } else { udiv64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x47: { const d = dst[pc]!; const b = imm[pc]!; L[d] = L[d]! | b; H[d] = H[d]! | (b >> 31); pc++; continue; }
+        case 0x4f: { const d = dst[pc]!, r = src[pc]!; L[d] = L[d]! | L[r]!; H[d] = H[d]! | H[r]!; pc++; continue; }
+        case 0x57: { const d = dst[pc]!; const b = imm[pc]!; L[d] = L[d]! & b; H[d] = H[d]! & (b >> 31); pc++; continue; }
+        case 0x5f: { const d = dst[pc]!, r = src[pc]!; L[d] = L[d]! & L[r]!; H[d] = H[d]! & H[r]!; pc++; continue; }
+        case 0x67: { lsh64(L, H, dst[pc]!, imm[pc]! & 63); pc++; continue; }
+        case 0x6f: { lsh64(L, H, dst[pc]!, L[src[pc]!]! & 63); pc++; continue; }
+        case 0x77: { rsh64(L, H, dst[pc]!, imm[pc]! & 63); pc++; continue; }
+        case 0x7f: { rsh64(L, H, dst[pc]!, L[src[pc]!]! & 63); pc++; continue; }
+        case 0x87: { const d = dst[pc]!; const l = L[d]!; L[d] = -l | 0; H[d] = l === 0 ? -H[d]! | 0 : ~H[d]!; pc++; continue; }
+        case 0x97: { const d = dst[pc]!; const b = imm[pc]!; if (b !== 0) { umod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x9f: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bh === 0 && H[d] === 0) { if (bl !== 0) L[d] = (L[d]! >>> 0) % (bl >>> 0); } else if (bl !== 0 || bh !== 0) { umod64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0xa7: { const d = dst[pc]!; const b = imm[pc]!; L[d] = L[d]! ^ b; H[d] = H[d]! ^ (b >> 31); pc++; continue; }
+        case 0xaf: { const d = dst[pc]!, r = src[pc]!; L[d] = L[d]! ^ L[r]!; H[d] = H[d]! ^ H[r]!; pc++; continue; }
+        case 0xb7: { const d = dst[pc]!; const b = imm[pc]!; L[d] = b; H[d] = b >> 31; pc++; continue; }
+        case 0xbf: { const d = dst[pc]!, r = src[pc]!; L[d] = L[r]!; H[d] = H[r]!; pc++; continue; }
+        case 0xc7: { arsh64(L, H, dst[pc]!, imm[pc]! & 63); pc++; continue; }
+        case 0xcf: { arsh64(L, H, dst[pc]!, L[src[pc]!]! & 63); pc++; continue; }
+        case Op.MOVSX64_8: { const v = (L[src[pc]!]! << 24) >> 24; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
+        case Op.MOVSX64_16: { const v = (L[src[pc]!]! << 16) >> 16; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
+        case Op.MOVSX64_32: { const v = L[src[pc]!]!; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
+        case Op.SDIV64_K: { const d = dst[pc]!; const b = imm[pc]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case Op.SDIV64_X: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bl === 0 && bh === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case Op.SMOD64_K: { const d = dst[pc]!; const b = imm[pc]!; if (b !== 0) { smod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case Op.SMOD64_X: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bl !== 0 || bh !== 0) { smod64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case Op.ADDR_SPACE_CAST: { const d = dst[pc]!, r = src[pc]!; L[d] = L[r]!; H[d] = H[r]!; pc++; continue; }
+
+        // ---------------------------------------------------------------- ALU32
+        case 0x04: { const d = dst[pc]!; L[d] = (L[d]! + imm[pc]!) | 0; H[d] = 0; pc++; continue; }
+        case 0x0c: { const d = dst[pc]!; L[d] = (L[d]! + L[src[pc]!]!) | 0; H[d] = 0; pc++; continue; }
+        case 0x14: { const d = dst[pc]!; L[d] = (L[d]! - imm[pc]!) | 0; H[d] = 0; pc++; continue; }
+        case 0x1c: { const d = dst[pc]!; L[d] = (L[d]! - L[src[pc]!]!) | 0; H[d] = 0; pc++; continue; }
+        case 0x24: { const d = dst[pc]!; L[d] = Math.imul(L[d]!, imm[pc]!); H[d] = 0; pc++; continue; }
+        case 0x2c: { const d = dst[pc]!; L[d] = Math.imul(L[d]!, L[src[pc]!]!); H[d] = 0; pc++; continue; }
+        case 0x34: { const d = dst[pc]!; const b = imm[pc]! >>> 0; L[d] = b === 0 ? 0 : Math.floor((L[d]! >>> 0) / b); H[d] = 0; pc++; continue; }
+        case 0x3c: { const d = dst[pc]!; const b = L[src[pc]!]! >>> 0; L[d] = b === 0 ? 0 : Math.floor((L[d]! >>> 0) / b); H[d] = 0; pc++; continue; }
+        case 0x44: { const d = dst[pc]!; L[d] = L[d]! | imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0x4c: { const d = dst[pc]!; L[d] = L[d]! | L[src[pc]!]!; H[d] = 0; pc++; continue; }
+        case 0x54: { const d = dst[pc]!; L[d] = L[d]! & imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0x5c: { const d = dst[pc]!; L[d] = L[d]! & L[src[pc]!]!; H[d] = 0; pc++; continue; }
+        case 0x64: { const d = dst[pc]!; L[d] = L[d]! << (imm[pc]! & 31); H[d] = 0; pc++; continue; }
+        case 0x6c: { const d = dst[pc]!; L[d] = L[d]! << (L[src[pc]!]! & 31); H[d] = 0; pc++; continue; }
+        case 0x74: { const d = dst[pc]!; L[d] = L[d]! >>> (imm[pc]! & 31); H[d] = 0; pc++; continue; }
+        case 0x7c: { const d = dst[pc]!; L[d] = L[d]! >>> (L[src[pc]!]! & 31); H[d] = 0; pc++; continue; }
+        case 0x84: { const d = dst[pc]!; L[d] = -L[d]! | 0; H[d] = 0; pc++; continue; }
+        case 0x94: { const d = dst[pc]!; const b = imm[pc]! >>> 0; if (b !== 0) L[d] = (L[d]! >>> 0) % b; H[d] = 0; pc++; continue; }
+        case 0x9c: { const d = dst[pc]!; const b = L[src[pc]!]! >>> 0; if (b !== 0) L[d] = (L[d]! >>> 0) % b; H[d] = 0; pc++; continue; }
+        case 0xa4: { const d = dst[pc]!; L[d] = L[d]! ^ imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0xac: { const d = dst[pc]!; L[d] = L[d]! ^ L[src[pc]!]!; H[d] = 0; pc++; continue; }
+        case 0xb4: { const d = dst[pc]!; L[d] = imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0xbc: { const d = dst[pc]!; L[d] = L[src[pc]!]!; H[d] = 0; pc++; continue; }
+        case 0xc4: { const d = dst[pc]!; L[d] = L[d]! >> (imm[pc]! & 31); H[d] = 0; pc++; continue; }
+        case 0xcc: { const d = dst[pc]!; L[d] = L[d]! >> (L[src[pc]!]! & 31); H[d] = 0; pc++; continue; }
+        case Op.MOVSX32_8: { const d = dst[pc]!; L[d] = (L[src[pc]!]! << 24) >> 24; H[d] = 0; pc++; continue; }
+        case Op.MOVSX32_16: { const d = dst[pc]!; L[d] = (L[src[pc]!]! << 16) >> 16; H[d] = 0; pc++; continue; }
+        case Op.SDIV32_K: { const d = dst[pc]!; const b = imm[pc]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
+        case Op.SDIV32_X: { const d = dst[pc]!; const b = L[src[pc]!]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
+        case Op.SMOD32_K: { const d = dst[pc]!; const b = imm[pc]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
+        case Op.SMOD32_X: { const d = dst[pc]!; const b = L[src[pc]!]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
+
+        // ---------------------------------------------------------------- byte order (little-endian host)
+        case Op.LE16: { const d = dst[pc]!; L[d] = L[d]! & 0xffff; H[d] = 0; pc++; continue; }
+        case Op.LE32: { H[dst[pc]!] = 0; pc++; continue; }
+        case Op.LE64: { pc++; continue; }
+        case Op.BE16: { const d = dst[pc]!; L[d] = bswap16(L[d]!); H[d] = 0; pc++; continue; }
+        case Op.BE32: { const d = dst[pc]!; L[d] = bswap32(L[d]!); H[d] = 0; pc++; continue; }
+        case Op.BE64: { const d = dst[pc]!; const l = L[d]!; L[d] = bswap32(H[d]!); H[d] = bswap32(l); pc++; continue; }
+
+        // ---------------------------------------------------------------- JMP (64-bit compares)
+        case Op.JA: { pc = off[pc]!; continue; }
+        case 0x15: { const d = dst[pc]!, b = imm[pc]!; pc = L[d] === b && H[d] === b >> 31 ? off[pc]! : pc + 1; continue; }
+        case 0x1d: { const d = dst[pc]!, r = src[pc]!; pc = L[d] === L[r] && H[d] === H[r] ? off[pc]! : pc + 1; continue; }
+        case 0x55: { const d = dst[pc]!, b = imm[pc]!; pc = L[d] !== b || H[d] !== b >> 31 ? off[pc]! : pc + 1; continue; }
+        case 0x5d: { const d = dst[pc]!, r = src[pc]!; pc = L[d] !== L[r] || H[d] !== H[r] ? off[pc]! : pc + 1; continue; }
+        case 0x45: { const d = dst[pc]!, b = imm[pc]!; pc = (L[d]! & b) !== 0 || (H[d]! & (b >> 31)) !== 0 ? off[pc]! : pc + 1; continue; }
+        case 0x4d: { const d = dst[pc]!, r = src[pc]!; pc = (L[d]! & L[r]!) !== 0 || (H[d]! & H[r]!) !== 0 ? off[pc]! : pc + 1; continue; }
+        case 0x25: { const d = dst[pc]!, b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) > 0 ? off[pc]! : pc + 1; continue; }
+        case 0x2d: { const d = dst[pc]!, r = src[pc]!; pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) > 0 ? off[pc]! : pc + 1; continue; }
+        case 0x35: { const d = dst[pc]!, b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) >= 0 ? off[pc]! : pc + 1; continue; }
+        case 0x3d: { const d = dst[pc]!, r = src[pc]!; pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) >= 0 ? off[pc]! : pc + 1; continue; }
+        case 0xa5: { const d = dst[pc]!, b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) < 0 ? off[pc]! : pc + 1; continue; }
+        case 0xad: { const d = dst[pc]!, r = src[pc]!; pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) < 0 ? off[pc]! : pc + 1; continue; }
+        case 0xb5: { const d = dst[pc]!, b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) <= 0 ? off[pc]! : pc + 1; continue; }
+        case 0xbd: { const d = dst[pc]!, r = src[pc]!; pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) <= 0 ? off[pc]! : pc + 1; continue; }
+        case 0x65: { const d = dst[pc]!, b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) > 0 ? off[pc]! : pc + 1; continue; }
+        case 0x6d: { const d = dst[pc]!, r = src[pc]!; pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) > 0 ? off[pc]! : pc + 1; continue; }
+        case 0x75: { const d = dst[pc]!, b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) >= 0 ? off[pc]! : pc + 1; continue; }
+        case 0x7d: { const d = dst[pc]!, r = src[pc]!; pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) >= 0 ? off[pc]! : pc + 1; continue; }
+        case 0xc5: { const d = dst[pc]!, b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) < 0 ? off[pc]! : pc + 1; continue; }
+        case 0xcd: { const d = dst[pc]!, r = src[pc]!; pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) < 0 ? off[pc]! : pc + 1; continue; }
+        case 0xd5: { const d = dst[pc]!, b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) <= 0 ? off[pc]! : pc + 1; continue; }
+        case 0xdd: { const d = dst[pc]!, r = src[pc]!; pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) <= 0 ? off[pc]! : pc + 1; continue; }
+
+        // ---------------------------------------------------------------- JMP32 (32-bit compares)
+        case 0x16: { pc = L[dst[pc]!] === imm[pc] ? off[pc]! : pc + 1; continue; }
+        case 0x1e: { pc = L[dst[pc]!] === L[src[pc]!] ? off[pc]! : pc + 1; continue; }
+        case 0x56: { pc = L[dst[pc]!] !== imm[pc] ? off[pc]! : pc + 1; continue; }
+        case 0x5e: { pc = L[dst[pc]!] !== L[src[pc]!] ? off[pc]! : pc + 1; continue; }
+        case 0x46: { pc = (L[dst[pc]!]! & imm[pc]!) !== 0 ? off[pc]! : pc + 1; continue; }
+        case 0x4e: { pc = (L[dst[pc]!]! & L[src[pc]!]!) !== 0 ? off[pc]! : pc + 1; continue; }
+        case 0x26: { pc = L[dst[pc]!]! >>> 0 > imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0x2e: { pc = L[dst[pc]!]! >>> 0 > L[src[pc]!]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0x36: { pc = L[dst[pc]!]! >>> 0 >= imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0x3e: { pc = L[dst[pc]!]! >>> 0 >= L[src[pc]!]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0xa6: { pc = L[dst[pc]!]! >>> 0 < imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0xae: { pc = L[dst[pc]!]! >>> 0 < L[src[pc]!]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0xb6: { pc = L[dst[pc]!]! >>> 0 <= imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0xbe: { pc = L[dst[pc]!]! >>> 0 <= L[src[pc]!]! >>> 0 ? off[pc]! : pc + 1; continue; }
+        case 0x66: { pc = L[dst[pc]!]! > imm[pc]! ? off[pc]! : pc + 1; continue; }
+        case 0x6e: { pc = L[dst[pc]!]! > L[src[pc]!]! ? off[pc]! : pc + 1; continue; }
+        case 0x76: { pc = L[dst[pc]!]! >= imm[pc]! ? off[pc]! : pc + 1; continue; }
+        case 0x7e: { pc = L[dst[pc]!]! >= L[src[pc]!]! ? off[pc]! : pc + 1; continue; }
+        case 0xc6: { pc = L[dst[pc]!]! < imm[pc]! ? off[pc]! : pc + 1; continue; }
+        case 0xce: { pc = L[dst[pc]!]! < L[src[pc]!]! ? off[pc]! : pc + 1; continue; }
+        case 0xd6: { pc = L[dst[pc]!]! <= imm[pc]! ? off[pc]! : pc + 1; continue; }
+        case 0xde: { pc = L[dst[pc]!]! <= L[src[pc]!]! ? off[pc]! : pc + 1; continue; }
+
+        // ---------------------------------------------------------------- loads
+        case Op.LDDW: { const d = dst[pc]!; L[d] = imm[pc]!; H[d] = code.imm2[pc]!; pc += 2; continue; }
+        case 0x61: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 4, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 4, d, pc); else { L[d] = r.view.getInt32(mem.offset, true); H[d] = 0; } pc++; continue; }
+        case 0x69: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 2, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 2, d, pc); else { L[d] = r.view.getUint16(mem.offset, true); H[d] = 0; } pc++; continue; }
+        case 0x71: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 1, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 1, d, pc); else { L[d] = r.bytes[mem.offset]!; H[d] = 0; } pc++; continue; }
+        case 0x79: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 8, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); } pc++; continue; }
+        case Op.LDXSB: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 1, false, pc); const d = dst[pc]!; if (r.context !== null) { this.ctxLoad(r, 1, d, pc); L[d] = (L[d]! << 24) >> 24; } else L[d] = r.view.getInt8(mem.offset); H[d] = L[d]! >> 31; pc++; continue; }
+        case Op.LDXSH: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 2, false, pc); const d = dst[pc]!; if (r.context !== null) { this.ctxLoad(r, 2, d, pc); L[d] = (L[d]! << 16) >> 16; } else L[d] = r.view.getInt16(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
+        case Op.LDXSW: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 4, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 4, d, pc); else L[d] = r.view.getInt32(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x20: case 0x28: case 0x30: case 0x40: case 0x48: case 0x50: {
+          const op = ops[pc]!;
+          const size = (op & 0x18) === 0 ? 4 : (op & 0x18) === 8 ? 2 : 1;
+          if (this.legacyLoad(pc, size, (op & 0xe0) === 0x40)) { pc++; continue; }
+          L[0] = 0; H[0] = 0;
+          const next = this.popFrame(base);
+          if (next < 0) { this.remaining = left; return; }
+          pc = next; prog = this.current; code = prog.code; ops = code.ops; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+          continue;
+        }
+
+        // ---------------------------------------------------------------- stores
+        case 0x62: { const d = dst[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 4, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 4, v, v >> 31, pc); else r.view.setInt32(mem.offset, v, true); pc++; continue; }
+        case 0x6a: { const d = dst[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 2, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 2, v, v >> 31, pc); else r.view.setInt16(mem.offset, v, true); pc++; continue; }
+        case 0x72: { const d = dst[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 1, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 1, v, v >> 31, pc); else r.bytes[mem.offset] = v; pc++; continue; }
+        case 0x7a: { const d = dst[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 8, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 8, v, v >> 31, pc); else { const o = mem.offset; r.view.setInt32(o, v, true); r.view.setInt32(o + 4, v >> 31, true); } pc++; continue; }
+        case 0x63: { const d = dst[pc]!, s = src[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 4, true, pc); if (r.context !== null) this.ctxStore(r, 4, L[s]!, H[s]!, pc); else r.view.setInt32(mem.offset, L[s]!, true); pc++; continue; }
+        case 0x6b: { const d = dst[pc]!, s = src[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 2, true, pc); if (r.context !== null) this.ctxStore(r, 2, L[s]!, H[s]!, pc); else r.view.setInt16(mem.offset, L[s]!, true); pc++; continue; }
+        case 0x73: { const d = dst[pc]!, s = src[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 1, true, pc); if (r.context !== null) this.ctxStore(r, 1, L[s]!, H[s]!, pc); else r.bytes[mem.offset] = L[s]!; pc++; continue; }
+        case 0x7b: { const d = dst[pc]!, s = src[pc]!; const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 8, true, pc); if (r.context !== null) this.ctxStore(r, 8, L[s]!, H[s]!, pc); else { const o = mem.offset; r.view.setInt32(o, L[s]!, true); r.view.setInt32(o + 4, H[s]!, true); } pc++; continue; }
+        case 0xc3: { this.atomic(pc, 4); pc++; continue; }
+        case 0xdb: { this.atomic(pc, 8); pc++; continue; }
+        case 0xd3: { this.atomic(pc, 1); pc++; continue; }
+        case 0xcb: { this.atomic(pc, 2); pc++; continue; }
+
+        // ---------------------------------------------------------------- calls and exit
+        case 0x85: {
+          this.remaining = left;
+          this.callHelper(code.helpers[pc]!, pc);
+          left = this.remaining;
+          const st = this.state;
+          if (st.stopped) { this.remaining = left; return; }
+          if (st.tailTarget !== undefined) {
+            prog = st.tailTarget; st.tailTarget = undefined; this.current = prog;
+            code = prog.code; ops = code.ops; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+            pc = 0;
+            continue;
+          }
+          pc++; continue;
+        }
+        case Op.CALL_LOCAL: { this.pushFrame(pc, prog, off[pc]!); pc = off[pc]!; continue; }
+        case Op.CALLX: {
+          this.remaining = left;
+          const target = this.callByValue(pc, dst[pc]!);
+          left = this.remaining;
+          if (this.state.stopped) return;
+          pc = target >= 0 ? target : pc + 1;
+          continue;
+        }
+        case Op.MAY_GOTO: {
+          const d = this.depth;
+          if (this.mayGoto[d] === 0) pc = off[pc]!;
+          else { this.mayGoto[d]--; pc++; }
+          continue;
+        }
+        case 0x95: {
+          const next = this.popFrame(base);
+          if (next < 0) { this.remaining = left; return; }
+          pc = next; prog = this.current; code = prog.code; ops = code.ops; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+          continue;
+        }
+        case Op.LDDW_SECOND:
+          throw new VmFault('invalid_instruction', 'jump into the second slot of an lddw', pc);
+        default:
+          throw new VmFault('invalid_instruction', pc >= code.length ? `execution fell off the end of the program (${code.length} slots)` : `opcode 0x${(ops[pc] ?? 0).toString(16)} cannot run`, pc);
+      }
+    }
+  }
+}
+
+function newState(cpu: number, legacyPacket: LegacyPacket | undefined, context: unknown): RunState {
+  return { cpu, legacyPacket, context, tailCalls: 0, tailTarget: undefined, openRecords: new Set(), stopped: false };
+}
+
+function setReg(m: Machine, r: number, v: Pointer | bigint | number): void {
+  if (typeof v === 'object') {
+    m.lo[r] = v.lo;
+    m.hi[r] = v.hi;
+  } else {
+    const u = BigInt.asUintN(64, BigInt(v));
+    m.lo[r] = Number(u & 0xffffffffn);
+    m.hi[r] = Number(u >> 32n);
+  }
+}
+
+function lsh64(L: Int32Array, H: Int32Array, d: number, n: number): void {
+  if (n === 0) return;
+  if (n < 32) {
+    H[d] = (H[d]! << n) | (L[d]! >>> (32 - n));
+    L[d] = L[d]! << n;
+  } else {
+    H[d] = L[d]! << (n - 32);
+    L[d] = 0;
+  }
+}
+
+function rsh64(L: Int32Array, H: Int32Array, d: number, n: number): void {
+  if (n === 0) return;
+  if (n < 32) {
+    L[d] = (L[d]! >>> n) | (H[d]! << (32 - n));
+    H[d] = H[d]! >>> n;
+  } else {
+    L[d] = H[d]! >>> (n - 32);
+    H[d] = 0;
+  }
+}
+
+function arsh64(L: Int32Array, H: Int32Array, d: number, n: number): void {
+  if (n === 0) return;
+  if (n < 32) {
+    L[d] = (L[d]! >>> n) | (H[d]! << (32 - n));
+    H[d] = H[d]! >> n;
+  } else {
+    L[d] = H[d]! >> (n - 32);
+    H[d] = H[d]! >> 31;
+  }
+}
+
+/** Tail-call bookkeeping for the bpf_tail_call helper: false when the limit is reached. */
+export function countTailCall(m: Machine): boolean {
+  if (m.state.tailCalls >= MAX_TAIL_CALL_CNT) return false;
+  m.state.tailCalls++;
+  return true;
+}

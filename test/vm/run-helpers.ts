@@ -1,0 +1,15 @@
+/** Test support: load builder-written programs into a fresh runtime and run them. */
+import type { Instruction } from '../../src/isa/instruction.js';
+import type { HelperFn } from '../../src/vm/helpers/helper.js';
+import type { RunInput } from '../../src/vm/interpreter.js';
+import { VmRuntime } from '../../src/vm/runtime.js';
+
+export function runProgram(insns: Instruction[], input: RunInput = {}, helpers?: Map<number, HelperFn>, runtime = new VmRuntime()): bigint {
+  const prog = runtime.load('test', 1, insns, helpers ? { helpers } : {});
+  return runtime.machine.run(prog, input);
+}
+
+/** r0 as a signed 64-bit value. */
+export function runSigned(insns: Instruction[], input: RunInput = {}): bigint {
+  return BigInt.asIntN(64, runProgram(insns, input));
+}
