@@ -35,7 +35,7 @@ function prng(seed: number): () => number {
 }
 
 class Gen {
-  constructor(private readonly next: () => number) {}
+  constructor(readonly next: () => number) {}
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
