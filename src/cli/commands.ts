@@ -4,3 +4,5 @@ import { registerCommand } from './main.js';
 // Subcommands register here, one line each, e.g.:
 // registerCommand('disasm', async () => (await import('./disasm.js')).command);
 void registerCommand;
+registerCommand('disasm', async () => (await import('./disasm.js')).command);
+registerCommand('conformance', async () => (await import('./conformance.js')).command);
