@@ -115,32 +115,68 @@ static napi_value js_bpf(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The hot path of map element operations: bpf(cmd, attr) with an attr buffer registered
- * once, so a call carries only the command (no typed-array inspection per call).
+ * The hot path of map element operations: bpf(cmd, attr) with attr buffers registered
+ * once, so a call carries only the command and a slot number (no typed-array inspection
+ * per call). Slots live in per-environment instance data, so worker threads and several
+ * copies of bpfkit in one process each keep their own.
  */
-static void *registered_attr = NULL;
-static size_t registered_size = 0;
-static napi_ref registered_ref = NULL;
+#define ATTR_SLOTS 32
 
+typedef struct {
+  void *data;
+  size_t size;
+  napi_ref ref; /* keeps the buffer, and so its backing store, alive */
+} attr_slot_t;
+
+typedef struct {
+  attr_slot_t slots[ATTR_SLOTS];
+  int used;
+} instance_t;
+
+static void instance_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  instance_t *inst = data;
+  for (int i = 0; i < inst->used; i++) napi_delete_reference(env, inst->slots[i].ref);
+  free(inst);
+}
+
+static instance_t *instance_of(napi_env env) {
+  instance_t *inst = NULL;
+  if (napi_get_instance_data(env, (void **)&inst) != napi_ok || !inst) {
+    inst = calloc(1, sizeof *inst);
+    if (!inst) return NULL;
+    napi_set_instance_data(env, inst, instance_finalize, NULL);
+  }
+  return inst;
+}
+
+/* registerAttr(buffer) -> slot number for bpfRegistered, or -ENOSPC when every slot is taken. */
 static napi_value js_register_attr(napi_env env, napi_callback_info info) {
   ARGS(1);
   void *attr;
   size_t size;
   if (buffer_of(env, argv[0], &attr, &size) != 0) return NULL;
-  if (registered_ref) napi_delete_reference(env, registered_ref);
-  /* The reference keeps the buffer (and so its backing store) alive. */
-  CHECK(napi_create_reference(env, argv[0], 1, &registered_ref));
-  registered_attr = attr;
-  registered_size = size;
-  return make_int(env, 0);
+  instance_t *inst = instance_of(env);
+  if (!inst) return make_int(env, -ENOMEM);
+  if (inst->used == ATTR_SLOTS) return make_int(env, -ENOSPC);
+  attr_slot_t *slot = &inst->slots[inst->used];
+  CHECK(napi_create_reference(env, argv[0], 1, &slot->ref));
+  slot->data = attr;
+  slot->size = size;
+  return make_int(env, inst->used++);
 }
 
+/* bpfRegistered(cmd, slot) */
 static napi_value js_bpf_registered(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  int32_t cmd;
+  ARGS(2);
+  int32_t cmd, index;
   CHECK(napi_get_value_int32(env, argv[0], &cmd));
-  if (!registered_attr) return make_int(env, -EFAULT);
-  long r = syscall(__NR_bpf, cmd, registered_attr, (unsigned int)registered_size);
+  CHECK(napi_get_value_int32(env, argv[1], &index));
+  instance_t *inst = NULL;
+  napi_get_instance_data(env, (void **)&inst);
+  if (!inst || index < 0 || index >= inst->used) return make_int(env, -EBADSLT);
+  attr_slot_t *slot = &inst->slots[index];
+  long r = syscall(__NR_bpf, cmd, slot->data, (unsigned int)slot->size);
   return make_int(env, r < 0 ? -errno : r);
 }
 

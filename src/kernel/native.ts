@@ -18,10 +18,13 @@ export interface PollHandle {
 export interface NativeBinding {
   /** bpf(cmd, attr, attr.byteLength). */
   bpf(cmd: number, attr: RawBuffer): number;
-  /** Make `attr` the buffer {@link bpfRegistered} passes (one per process; the hot path). */
+  /**
+   * Register `attr` for {@link bpfRegistered} (the hot path); returns its slot number, or
+   * -ENOSPC when all 32 slots of this thread are taken. A registration lasts as long as the addon.
+   */
   registerAttr(attr: RawBuffer): number;
-  /** bpf(cmd, registeredAttr, registeredAttr.byteLength). */
-  bpfRegistered(cmd: number): number;
+  /** bpf(cmd, attr of `slot`, its byteLength). */
+  bpfRegistered(cmd: number, slot: number): number;
   perfEventOpen(attr: RawBuffer, pid: number, cpu: number, groupFd: number, flags: number): number;
   /** ioctl(fd, request, arg): an integer argument, or a buffer passed by address. */
   ioctl(fd: number, request: number, arg: number | bigint | RawBuffer): number;

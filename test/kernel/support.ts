@@ -32,3 +32,25 @@ export const describeKernel: typeof describe = inCI || bpfAvailable() ? describe
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
+
+/** A little-endian u32 as 4 bytes. */
+export function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** A little-endian u64 as 8 bytes. */
+export function u64(n: number | bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+  return b;
+}
+
+/** Read a little-endian u32 / u64 back. */
+export function readU32(b: Uint8Array, at = 0): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at, true);
+}
+export function readU64(b: Uint8Array, at = 0): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at, true);
+}
