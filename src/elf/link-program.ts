@@ -1,0 +1,197 @@
+import type { BtfExt } from '../btf/ext.js';
+import type { Instruction } from '../isa/instruction.js';
+import { insnSlots } from '../isa/instruction.js';
+import { OP_CALL, OP_LDDW, PseudoCall, PseudoLd } from '../isa/opcodes.js';
+import type { RelocTarget } from './code-relocations.js';
+import { ElfError } from './errors.js';
+import { functionAt, type CodeSection, type FunctionSymbol } from './functions.js';
+import type { CoreRelocation, FuncInfo, LineInfo, Relocation } from './object-spec.js';
+
+/** The linked code of one program: entry function first, then its subprograms. */
+export interface LinkedProgram {
+  instructions: Instruction[];
+  subprograms: string[];
+  relocations: Relocation[];
+  funcInfo: FuncInfo[];
+  lineInfo: LineInfo[];
+  coreRelocations: CoreRelocation[];
+  /** Slots in `instructions`. */
+  slots: number;
+}
+
+/** Read-only inputs the linker needs, shared by every program of an object. */
+export interface LinkInputs {
+  code: Map<number, CodeSection>;
+  relocations: Map<number, Map<number, RelocTarget>>;
+  ext?: BtfExt;
+}
+
+/** One function copied into the program, at `start` (slot). */
+interface Piece {
+  fn: FunctionSymbol;
+  start: number;
+  /** Next instruction index (into the program) to process, and its slot. */
+  next: number;
+  nextSlot: number;
+  end: number;
+}
+
+/**
+ * Link one program the way libbpf's bpf_object__reloc_code does: copy the entry
+ * function, and each time an instruction calls (or takes the address of) a function not
+ * yet in the program, append that function and process it first (depth-first), then
+ * point the instruction at the copy. Call and pseudo-func offsets count slots relative
+ * to the next instruction. Map, global-data and extern relocations are collected with
+ * their slots in the linked program; BTF.ext records of every piece are moved to their
+ * new slots.
+ */
+export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedProgram {
+  const instructions: Instruction[] = [];
+  const relocations: Relocation[] = [];
+  const placed = new Map<FunctionSymbol, number>();
+  const pieces: Piece[] = [];
+  let slots = 0;
+
+  const place = (fn: FunctionSymbol): Piece => {
+    const piece: Piece = { fn, start: slots, next: instructions.length, nextSlot: slots, end: 0 };
+    placed.set(fn, slots);
+    const src = fn.code.instructions;
+    for (let i = fn.startIndex; i < fn.endIndex; i++) {
+      const insn = src[i]!;
+      instructions.push({ ...insn });
+      slots += insnSlots(insn);
+    }
+    piece.end = instructions.length;
+    pieces.push(piece);
+    return piece;
+  };
+
+  const stack: Piece[] = [place(entry)];
+  while (stack.length > 0) {
+    const piece = stack[stack.length - 1]!;
+    if (piece.next >= piece.end) {
+      stack.pop();
+      continue;
+    }
+    const insn = instructions[piece.next]!;
+    const slot = piece.nextSlot;
+    piece.next++;
+    piece.nextSlot += insnSlots(insn);
+    const fn = piece.fn;
+    const sectionSlot = fn.startSlot + (slot - piece.start);
+    const target = inputs.relocations.get(fn.code.section.index)?.get(sectionSlot);
+    const where = () => `function ${fn.name} in section ${fn.code.section.index} (${fn.code.section.name})`;
+
+    let callee: { code: CodeSection; slot: number } | undefined;
+    if (target) {
+      switch (target.kind) {
+        case 'subprog':
+          callee = { code: inputs.code.get(target.section)!, slot: target.slot };
+          break;
+        case 'map':
+          relocations.push({ kind: 'map', slot, map: target.map });
+          break;
+        case 'map_value':
+          relocations.push({ kind: 'map_value', slot, map: target.map, offset: target.offset });
+          break;
+        case 'kconfig':
+          relocations.push({ kind: 'kconfig', slot, name: target.name });
+          break;
+        case 'ksym':
+          relocations.push({ kind: 'ksym', slot, name: target.name, isFunction: target.isFunction, weak: target.weak });
+          break;
+        case 'kfunc':
+          relocations.push({ kind: 'kfunc', slot, name: target.name, weak: target.weak });
+          break;
+      }
+    } else if (insn.code === OP_CALL && insn.src === PseudoCall.LOCAL) {
+      // A call clang resolved itself: relative to this instruction, inside this section.
+      callee = { code: fn.code, slot: sectionSlot + insn.imm + 1 };
+    }
+    if (!callee) continue;
+
+    const calleeFn = functionAt(callee.code, callee.slot);
+    if (!calleeFn) {
+      throw new ElfError(
+        `instruction at slot ${sectionSlot} refers to slot ${callee.slot} of ${callee.code.section.name}, which is inside no function`,
+        where(),
+        fn.code.section.offset + sectionSlot * 8,
+      );
+    }
+    if (callee.code.indexAtSlot[callee.slot]! < 0) {
+      throw new ElfError(`instruction at slot ${sectionSlot} jumps into the middle of an lddw`, where(), fn.code.section.offset + sectionSlot * 8);
+    }
+    let start = placed.get(calleeFn);
+    if (start === undefined) {
+      const p = place(calleeFn);
+      start = p.start;
+      stack.push(p);
+    }
+    const newTarget = start + (callee.slot - calleeFn.startSlot);
+    insn.imm = newTarget - (slot + 1);
+    if (insn.code === OP_LDDW) {
+      insn.src = PseudoLd.FUNC;
+      insn.imm2 = 0;
+    }
+  }
+
+  const out: LinkedProgram = {
+    instructions,
+    subprograms: pieces.slice(1).map((p) => p.fn.name),
+    relocations: relocations.sort((a, b) => a.slot - b.slot),
+    funcInfo: [],
+    lineInfo: [],
+    coreRelocations: [],
+    slots,
+  };
+  if (inputs.ext) moveExtInfo(inputs.ext, pieces, out);
+  return out;
+}
+
+/** Copy each piece's func_info, line_info and CO-RE records, rebased to the piece's slot. */
+function moveExtInfo(ext: BtfExt, pieces: Piece[], out: LinkedProgram): void {
+  for (const p of pieces) {
+    const section = p.fn.code.section.name;
+    const shift = p.start - p.fn.startSlot;
+    for (const r of inRange(ext.funcInfo.get(section), p.fn.startSlot, p.fn.endSlot)) {
+      out.funcInfo.push({ slot: r.slot + shift, typeId: r.typeId });
+    }
+    for (const r of inRange(ext.lineInfo.get(section), p.fn.startSlot, p.fn.endSlot)) {
+      out.lineInfo.push({
+        slot: r.slot + shift,
+        fileName: r.fileName,
+        line: r.line,
+        lineNumber: r.lineNumber,
+        column: r.column,
+        fileNameOff: r.fileNameOff,
+        lineOff: r.lineOff,
+        lineCol: r.lineCol,
+      });
+    }
+    for (const r of inRange(ext.coreRelos.get(section), p.fn.startSlot, p.fn.endSlot)) {
+      out.coreRelocations.push({ slot: r.slot + shift, typeId: r.typeId, accessString: r.accessString, kind: r.kind });
+    }
+  }
+}
+
+/** Records with start <= slot < end; lists are sorted by slot (see sortExtRecords). */
+function inRange<T extends { slot: number }>(list: T[] | undefined, start: number, end: number): T[] {
+  if (!list || list.length === 0) return [];
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.slot < start) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: T[] = [];
+  for (let i = lo; i < list.length && list[i]!.slot < end; i++) out.push(list[i]!);
+  return out;
+}
+
+/** Sort every BTF.ext record list by slot (clang emits them sorted; this makes sure). */
+export function sortExtRecords(ext: BtfExt): void {
+  for (const m of [ext.funcInfo, ext.lineInfo, ext.coreRelos] as Array<Map<string, Array<{ slot: number }>>>) {
+    for (const list of m.values()) list.sort((a, b) => a.slot - b.slot);
+  }
+}

@@ -1,0 +1,155 @@
+import { parseElf, type ElfFile } from './elf-file.js';
+import { ElfError } from './errors.js';
+import { collectBtfMaps, collectMapInitialisers } from './btf-maps.js';
+import { collectCodeRelocations } from './code-relocations.js';
+import { collectExterns } from './externs.js';
+import { collectCode, type FunctionSymbol } from './functions.js';
+import { collectGlobalData } from './global-data.js';
+import { collectLegacyMaps } from './legacy-maps.js';
+import { linkProgram, sortExtRecords } from './link-program.js';
+import { objectContext, sectionPart } from './object-context.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from './object-spec.js';
+import { decodeSectionName } from './section-names.js';
+
+/** Options of {@link loadObjectSpec}. */
+export interface LoadObjectOptions {
+  /**
+   * Program type for programs in sections libbpf's table does not know (without it such a
+   * section is an error), and their expected attach type.
+   */
+  programType?: number;
+  expectedAttachType?: number;
+}
+
+/**
+ * How many instruction slots all programs together may hold, as a multiple of the
+ * object's own code: appending shared subprograms to every program multiplies code, and
+ * a hostile object could make that quadratic.
+ */
+const MAX_CODE_EXPANSION = 64;
+const MIN_CODE_BUDGET = 1 << 20;
+
+/**
+ * Read a clang-compiled BPF object (libbpf conventions) into an {@link ObjectSpec}:
+ * programs with their subprograms linked in, relocations for the loader, BTF.ext info
+ * per program, maps (BTF `.maps`, legacy `maps`, global data, `.kconfig`), global
+ * variables, externs, license and kernel version.
+ *
+ * @param bytes the object file (or an already parsed {@link ElfFile}).
+ * @throws ElfError naming the file part and offset for anything malformed, an unknown
+ *   section name (unless `programType` is given), or a relocation the loader cannot
+ *   express; BtfError for malformed .BTF / .BTF.ext.
+ */
+export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectOptions = {}): ObjectSpec {
+  const elf = bytes instanceof Uint8Array ? parseElf(bytes) : bytes;
+  const ctx = objectContext(elf);
+  if (ctx.ext) sortExtRecords(ctx.ext);
+
+  const code = collectCode(ctx);
+  const externs = collectExterns(ctx);
+  const legacyMaps = collectLegacyMaps(ctx);
+  const btfMaps = collectBtfMaps(ctx);
+  const global = collectGlobalData(ctx);
+
+  const mapBySection = new Map<number, Array<{ offset: number; name: string }>>();
+  for (const s of elf.sections) {
+    const role = ctx.roles[s.index];
+    if (role === 'btf-maps') mapBySection.set(s.index, btfMaps.map((m) => ({ offset: m.offset, name: m.spec.name })));
+  }
+  for (const spec of legacyMaps) {
+    const section = elf.sections.find((s) => s.name === spec.sectionName)!;
+    const sym = elf.symbols.find((y) => y.sectionIndex === section.index && y.name === spec.name)!;
+    const list = mapBySection.get(section.index) ?? [];
+    list.push({ offset: sym.value, name: spec.name });
+    mapBySection.set(section.index, list);
+  }
+  const findMap = (sectionIndex: number, offset: number) => mapBySection.get(sectionIndex)?.find((m) => m.offset === offset)?.name;
+  const relocations = collectCodeRelocations(ctx, code, externs, findMap);
+
+  // Every function outside .text is a program; .text holds subprograms only.
+  const entries: FunctionSymbol[] = [];
+  for (const cs of code.values()) {
+    if (cs.section.index === ctx.textIndex) continue;
+    entries.push(...cs.functions);
+  }
+  let totalSlots = 0;
+  for (const cs of code.values()) totalSlots += cs.section.size / 8;
+  const budget = Math.max(MIN_CODE_BUDGET, totalSlots * MAX_CODE_EXPANSION);
+
+  const programs: ProgramSpec[] = [];
+  let linkedSlots = 0;
+  for (const fn of entries) {
+    const section = fn.code.section;
+    const info = decodeSectionName(section.name);
+    if (!info && options.programType === undefined) {
+      throw new ElfError(
+        `program ${fn.name}: unknown section name "${section.name}" (not in libbpf's section table); pass programType to load it anyway`,
+        sectionPart(section),
+        section.offset,
+      );
+    }
+    const linked = linkProgram(fn, { code, relocations, ...(ctx.ext ? { ext: ctx.ext } : {}) });
+    linkedSlots += linked.slots;
+    if (linkedSlots > budget) {
+      throw new ElfError(`programs with their subprograms exceed ${budget} instructions`, sectionPart(section), section.offset);
+    }
+    const program: ProgramSpec = {
+      name: fn.name,
+      sectionName: section.name,
+      type: info ? info.progType : options.programType!,
+      flags: info ? info.flags : 0,
+      autoAttach: info ? info.autoAttach : false,
+      instructions: linked.instructions,
+      subprograms: linked.subprograms,
+      relocations: linked.relocations,
+      funcInfo: linked.funcInfo,
+      lineInfo: linked.lineInfo,
+      coreRelocations: linked.coreRelocations,
+    };
+    const attachType = info ? info.expectedAttachType : options.expectedAttachType;
+    if (attachType !== undefined) program.expectedAttachType = attachType;
+    if (info?.attachTarget !== undefined) program.attachTarget = info.attachTarget;
+    programs.push(program);
+  }
+
+  collectMapInitialisers(
+    ctx,
+    btfMaps,
+    new Set(programs.map((p) => p.name)),
+  );
+
+  const maps: MapSpec[] = [...legacyMaps, ...btfMaps.map((m) => m.spec), ...global.maps];
+  if (externs.kconfigMap) maps.push(externs.kconfigMap);
+
+  const spec: ObjectSpec = {
+    endian: ctx.endian,
+    license: readLicense(elf),
+    kernelVersion: readVersion(elf, ctx.endian),
+    programs,
+    maps,
+    variables: global.variables,
+    externs: externs.list,
+  };
+  const btfSection = elf.sections.find((s) => s.name === '.BTF');
+  if (btfSection && ctx.btf) spec.btfData = btfSection.data;
+  const extSection = elf.sections.find((s) => s.name === '.BTF.ext');
+  if (extSection && ctx.ext) spec.btfExtData = extSection.data;
+  return spec;
+}
+
+/** The `license` section as a string (up to its first NUL). */
+function readLicense(elf: ElfFile): string {
+  const s = elf.sections.find((x) => x.name === 'license');
+  if (!s) return '';
+  const end = s.data.indexOf(0);
+  return new TextDecoder().decode(s.data.subarray(0, end < 0 ? s.data.length : end));
+}
+
+/** The `version` section: a u32 kernel version (legacy kprobes), 0 when absent. */
+function readVersion(elf: ElfFile, endian: 'little' | 'big'): number {
+  const s = elf.sections.find((x) => x.name === 'version');
+  if (!s) return 0;
+  if (s.data.length !== 4) throw new ElfError(`version section is ${s.data.length} bytes, not 4`, sectionPart(s), s.offset);
+  return new DataView(s.data.buffer, s.data.byteOffset, 4).getUint32(0, endian === 'little');
+}
+
