@@ -6,3 +6,4 @@ import { registerCommand } from './main.js';
 void registerCommand;
 registerCommand('disasm', async () => (await import('./disasm.js')).command);
 registerCommand('conformance', async () => (await import('./conformance.js')).command);
+registerCommand('asm', async () => (await import('./asm.js')).command);

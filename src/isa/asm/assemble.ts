@@ -46,7 +46,7 @@ export function assemble(source: string, options: AssembleOptions = {}): Instruc
   const labels = new Map<string, number>();
   const placed: Placed[] = [];
   let slot = 0;
-  for (const src of sourceLines(source, syntax === 'ubpf')) {
+  for (const src of sourceLines(source, { hashAnywhere: syntax === 'ubpf', objdump: syntax !== 'ubpf' })) {
     for (const label of src.labels) {
       if (labels.has(label)) throw located(`label "${label}" is defined twice`, src);
       labels.set(label, slot);

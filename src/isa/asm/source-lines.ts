@@ -16,7 +16,9 @@ export interface SourceLine {
 export const LABEL_NAME = /^[A-Za-z_.$][\w.$]*$/;
 const LEADING_LABEL = /^([A-Za-z_.$][\w.$]*)\s*:(?!=)/;
 /** llvm-objdump's function headers: `0000000000000000 <name>:`. */
-const OBJDUMP_FUNCTION = /^(?:[0-9a-fA-F]+\s+)?<([A-Za-z_.$][\w.$]*)>\s*:/;
+const OBJDUMP_FUNCTION = /^(?:[0-9a-fA-F]+\s+)?<([^<>\s]+)>\s*:/;
+/** llvm-objdump's file and section headers, which carry no instruction. */
+const OBJDUMP_HEADER = /^(?:\S.*:\s+file format \S+|Disassembly of section \S.*:)$/;
 /**
  * llvm-objdump's instruction prefix: the byte address and, unless --no-show-raw-insn,
  * the instruction bytes (`  10:\t18 01 00 ... 00\tr1 = 0 ll`), so its output assembles.
@@ -44,17 +46,23 @@ export function stripComment(text: string, hashAnywhere: boolean): string {
   return text.slice(0, end);
 }
 
-/** Split a source into lines, removing comments and peeling off leading labels. */
-export function sourceLines(source: string, hashAnywhere: boolean): SourceLine[] {
+/**
+ * Split a source into lines, removing comments and peeling off leading labels.
+ * With `objdump`, llvm-objdump's listing decorations (file and section headers, slot
+ * numbers, raw bytes, `<function>:` headers as labels) are read too, so a listing
+ * assembles back into its instructions.
+ */
+export function sourceLines(source: string, options: { hashAnywhere: boolean; objdump: boolean }): SourceLine[] {
+  const { hashAnywhere, objdump } = options;
   const out: SourceLine[] = [];
   const lines = source.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.replace(/\r$/, '');
     let code = stripComment(text, hashAnywhere).trim();
-    code = code.replace(OBJDUMP_ADDRESS, '');
     const labels: string[] = [];
+    if (objdump) code = OBJDUMP_HEADER.test(code) ? '' : code.replace(OBJDUMP_ADDRESS, '');
     for (;;) {
-      const m = LEADING_LABEL.exec(code) ?? OBJDUMP_FUNCTION.exec(code);
+      const m = LEADING_LABEL.exec(code) ?? (objdump ? OBJDUMP_FUNCTION.exec(code) : null);
       if (!m) break;
       labels.push(m[1]!);
       code = code.slice(m[0].length).trim();
