@@ -217,6 +217,15 @@ describe('errors', () => {
     expect(error.line).toBeGreaterThan(0);
   });
 
+  it('reads very long blank runs in linear time (a quadratic regex would time the test out)', () => {
+    const blanks = ' '.repeat(200_000);
+    for (const syntax of ['bpfkit', 'llvm', 'ubpf'] as const) {
+      for (const line of [`if r1${blanks}x`, `goto +1${blanks}<`, `r1 = 1${blanks}<a b>`, `mov %r0,${blanks}`, `lock${blanks}add`]) {
+        expect(() => assemble(line, { syntax })).toThrow(AssemblyError);
+      }
+    }
+  });
+
   it('never throws anything but AssemblyError on garbage', () => {
     const alphabet = ['r1', 'w2', '%r3', '=', '+=', '*(u32 *)', '(', ')', '[', ']', ',', 'goto', 'if', 'call', 'lock', '-1', '0x', 'll', 'skb', ':', '#', '<', '>', 'exit', 'x'];
     let seed = 7;

@@ -85,12 +85,22 @@ const CONDITIONS: Readonly<Record<string, CondName>> = {
 
 const ATOMIC_ASSIGN: Readonly<Record<string, 'add' | 'or' | 'and' | 'xor'>> = { '+': 'add', '|': 'or', '&': 'and', '^': 'xor' };
 
-/** A trailing `<label>` that llvm-objdump prints after jump and call targets. */
-const ANNOTATION = /\s+<[^\s<>]+>$/;
+/**
+ * Remove a trailing ` <label>` that llvm-objdump prints after jump and call targets.
+ * (Done by hand: a regex searching for it backtracks quadratically on long blank runs.)
+ */
+function withoutAnnotation(code: string): string {
+  if (!code.endsWith('>')) return code;
+  const open = code.lastIndexOf('<');
+  if (open <= 0 || !/\s/.test(code[open - 1]!)) return code;
+  const label = code.slice(open + 1, -1);
+  if (label === '' || /[\s<>]/.test(label)) return code;
+  return code.slice(0, open);
+}
 
 /** Parse one line of llvm (or, with `bpfkit`, bpfkit) assembly. */
 export function parseLlvmLine(code: string, syntax: 'llvm' | 'bpfkit'): Statement {
-  const s = code.replace(ANNOTATION, '').trim();
+  const s = withoutAnnotation(code).trim();
   let m: RegExpExecArray | null;
   if (EXIT.test(s)) return { op: { kind: 'exit' } };
   if ((m = GOTO.exec(s))) {
