@@ -4,7 +4,7 @@
  * for maps of maps, and explains a refusal in terms of this type's rules.
  */
 import { MapType, type MapTypeName } from '../uapi/index.js';
-import { BpfCmd, MapCreateAttr, OBJ_NAME_LEN } from './bpf-attr.js';
+import { BpfCmd, MapCreateAttr } from './bpf-attr.js';
 import { KernelBtf } from './btf-object.js';
 import { possibleCpus } from './cpus.js';
 import { Errno } from './errno.js';
@@ -12,6 +12,7 @@ import { BpfError } from './errors.js';
 import { mapBtf, type ValueFields } from './map-btf.js';
 import { mapKind, mapTypeLabel } from './map-kinds.js';
 import { KernelMap } from './map.js';
+import { sanitizeName } from './object-name.js';
 import { tryBpf } from './syscall.js';
 
 /** BTF to describe the map's key and value with (an object's BTF, usually). */
@@ -118,11 +119,6 @@ export function createMap(options: MapOptions): KernelMap {
   function required(what: string): never {
     throw new TypeError(`${label} maps need ${what}`);
   }
-}
-
-/** The kernel accepts [A-Za-z0-9_.] in object names, at most 15 bytes. */
-export function sanitizeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, OBJ_NAME_LEN - 1);
 }
 
 function createHint(errno: number, type: number, label: string): { hint?: string } {
