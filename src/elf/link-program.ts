@@ -101,6 +101,9 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
           relocations.push({ kind: 'ksym', slot, name: target.name, isFunction: target.isFunction, weak: target.weak });
           break;
         case 'kfunc':
+          // clang marks kfunc calls as bpf-to-bpf calls; say what they are (libbpf does
+          // the same). imm stays for the loader to replace with the kfunc's BTF id.
+          insn.src = PseudoCall.KFUNC;
           relocations.push({ kind: 'kfunc', slot, name: target.name, weak: target.weak });
           break;
       }

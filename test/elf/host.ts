@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { repoRoot } from '../support/clang.js';
 
-export function compileHost(source: string, options: { shared?: boolean } = {}): string {
+export function compileHost(source: string, options: { shared?: boolean; libs?: string[] } = {}): string {
   const src = resolve(repoRoot, source);
   const args = ['-O1', ...(options.shared ? ['-shared', '-fPIC'] : []), src];
   const hash = createHash('sha256').update(readFileSync(src)).update(args.join('\0')).digest('hex').slice(0, 16);
@@ -14,7 +14,7 @@ export function compileHost(source: string, options: { shared?: boolean } = {}):
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  execFileSync('gcc', [...args, '-o', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('gcc', [...args, '-o', tmp, ...(options.libs ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   renameSync(tmp, out);
   return out;
 }
