@@ -5,10 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SectionFlags, SymbolType, parseElf, symbolsIn, type ElfFile, type ElfSection } from '../elf/index.js';
-import { disassembleBytes, type DisasmSyntax } from '../isa/disasm/index.js';
+import { SHN, SectionFlags, SymbolType, parseElf, relocationsFor, symbolsIn, type ElfFile, type ElfSection } from '../elf/index.js';
+import { decodeInstructions } from '../isa/codec.js';
+import { disassembleInstructions, type DisasmSyntax } from '../isa/disasm/index.js';
+import { slotOffsets, type Instruction } from '../isa/instruction.js';
 import { InstructionError } from '../isa/errors.js';
-import { INSN_SIZE } from '../isa/opcodes.js';
+import { INSN_SIZE, OP_CALL, PseudoCall } from '../isa/opcodes.js';
 import type { Command } from './main.js';
 
 export interface DisassembleObjectOptions {
@@ -46,7 +48,10 @@ export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectO
     if (sections.length === 0) throw new DisassemblyError(`${options.fileName}: section "${options.section}" does not hold code (not SHF_EXECINSTR)`);
   }
   const out: string[] = ['', `${options.fileName}:\tfile format elf64-bpf`, ''];
-  for (const section of sections) out.push(...sectionListing(elf, section, options));
+  sections.forEach((section, i) => {
+    if (i > 0) out.push(''); // llvm-objdump separates sections by a blank line, and ends without one
+    out.push(...sectionListing(elf, section, options));
+  });
   return out.join('\n') + '\n';
 }
 
@@ -54,12 +59,13 @@ function sectionListing(elf: ElfFile, section: ElfSection, options: DisassembleO
   const { labels, targets } = sectionSymbols(elf, section);
   let listing;
   try {
-    listing = disassembleBytes(section.data, {
-      endian: elf.header.endian,
+    const insns = decodeInstructions(section.data, { endian: elf.header.endian, strict: false });
+    listing = disassembleInstructions(insns, {
       syntax: options.syntax ?? 'bpfkit',
       alu32: options.alu32,
       symbols: targets,
       sectionName: section.name,
+      callTargets: relocatedCallTargets(elf, section, insns),
       invalid: options.keepGoing ? 'mark' : 'throw',
     });
   } catch (e) {
@@ -75,7 +81,6 @@ function sectionListing(elf: ElfFile, section: ElfSection, options: DisassembleO
     const raw = Array.from(section.data.subarray(line.slot * INSN_SIZE, line.slot * INSN_SIZE + width), (b) => b.toString(16).padStart(2, '0'));
     out.push(`${String(line.slot).padStart(8)}:\t${raw.join(' ')}\t${line.text}`);
   }
-  out.push('');
   return out;
 }
 
@@ -102,6 +107,37 @@ function sectionSymbols(elf: ElfFile, section: ElfSection): { labels: Map<number
     }
   }
   return { labels, targets };
+}
+
+/**
+ * The callees of relocated bpf-to-bpf calls, by the call's slot. clang leaves a call to a
+ * global function or into another section as `call -1` (or `call N` against a section
+ * symbol) with an R_BPF_64_32 relocation; the callee is then, as libbpf computes it, slot
+ * `symbol value / 8 + imm + 1` of the symbol's section.
+ */
+function relocatedCallTargets(elf: ElfFile, section: ElfSection, insns: Instruction[]): Map<number, string> {
+  const out = new Map<number, string>();
+  const relocations = relocationsFor(elf, section);
+  if (!relocations) return out;
+  const slots = slotOffsets(insns);
+  const bySlot = new Map<number, Instruction>();
+  insns.forEach((insn, i) => bySlot.set(slots[i]!, insn));
+  for (const reloc of relocations.entries) {
+    const insn = bySlot.get(reloc.offset / INSN_SIZE);
+    const sym = elf.symbols[reloc.symbolIndex];
+    if (!insn || insn.code !== OP_CALL || insn.src !== PseudoCall.LOCAL || !sym) continue;
+    if (sym.sectionIndex === SHN.UNDEF) {
+      // An extern: a kfunc (libbpf turns the call into a kfunc call at load time).
+      if (sym.name !== '') out.set(reloc.offset / INSN_SIZE, sym.name);
+      continue;
+    }
+    const target = elf.sections[sym.sectionIndex];
+    if (!target) continue;
+    const slot = sym.value / INSN_SIZE + insn.imm + 1;
+    const name = sectionSymbols(elf, target).labels.get(slot) ?? (slot === 0 ? target.name : `${target.name}+0x${(slot * INSN_SIZE).toString(16)}`);
+    out.set(reloc.offset / INSN_SIZE, name);
+  }
+  return out;
 }
 
 const HELP = `usage: bpfkit disasm FILE.o [--section NAME] [--syntax llvm|bpfkit] [--alu32] [--keep-going]

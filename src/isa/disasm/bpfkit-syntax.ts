@@ -9,6 +9,8 @@ import { reg64, signedDistance, sizeType } from './operands.js';
 export interface BpfkitPrintContext {
   slot: number;
   targets?: JumpTargetNamer;
+  /** The callee's name when a local call's target is known from elsewhere (a relocation). */
+  callTarget?: string;
 }
 
 /**
@@ -29,7 +31,9 @@ export function formatBpfkit(op: Operation, ctx: BpfkitPrintContext): string {
   switch (op.kind) {
     case 'call':
       if (op.target === 'helper') return `call ${helperName(op.imm) ?? 'helper'}#${op.imm}`;
-      if (op.target === 'local') return `call local ${jumpTarget(op.imm, ctx)}`;
+      if (op.target === 'local') {
+        return ctx.callTarget === undefined ? `call local ${jumpTarget(op.imm, ctx)}` : `call local ${signedDistance(op.imm)} <${ctx.callTarget}>`;
+      }
       return op.btfFdIndex === 0 ? `call kfunc ${op.imm}` : `call kfunc ${op.imm} btf_fd ${op.btfFdIndex}`;
     case 'lddw': {
       const d = reg64(op.dst);

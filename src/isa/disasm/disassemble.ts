@@ -30,6 +30,12 @@ export interface DisassembleOptions {
    * symbol is there (`goto +1 <.text+0x10>`).
    */
   sectionName?: string;
+  /**
+   * `bpfkit` syntax only: the callee of a local call by the call's slot, for calls whose
+   * target the offset does not show (in an object file, a call to another section or a
+   * global function is `call -1` plus a relocation). Printed as `call local -1 <name>`.
+   */
+  callTargets?: ReadonlyMap<number, string>;
   /** `llvm` syntax only: print as `llvm-objdump --mattr=+alu32` does (default false, like llvm-objdump). */
   alu32?: boolean;
   /**
@@ -126,7 +132,8 @@ function format(insn: Instruction, slot: number, targets: JumpTargetNamer, optio
   const op = operationOf(insn);
   const ctx = targets.empty ? { slot } : { slot, targets };
   if ((options.syntax ?? 'bpfkit') === 'llvm') return formatLlvm(op, { ...ctx, alu32: options.alu32 ?? false });
-  return formatBpfkit(op, ctx);
+  const callTarget = options.callTargets?.get(slot);
+  return formatBpfkit(op, callTarget === undefined ? ctx : { ...ctx, callTarget });
 }
 
 function markInvalid(insn: Instruction, error: InstructionError, syntax: DisasmSyntax): string {
