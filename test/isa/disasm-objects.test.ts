@@ -2,15 +2,16 @@
  * `bpfkit disasm --syntax llvm` against llvm-objdump-19 on objects clang compiles from the
  * C fixtures in test/fixtures/isa (clang 14 at -mcpu=v1..v3, clang-19 at -mcpu=v4, and
  * one big-endian object): the whole listing — section headers, labels, slot numbers,
- * raw bytes and instruction text — line for line, byte for byte. A coverage
+ * raw bytes and instruction text — line for line, byte for byte; and the bpfkit syntax
+ * of every section assembles back to the same instructions. A coverage
  * check makes sure the fixtures between them really use every instruction form that C
  * can produce.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { disassembleObject } from '../../src/cli/disasm.js';
-import { SectionFlags, parseElf } from '../../src/elf/index.js';
-import { decodeInstructions, disassemble, operationOf, type Operation } from '../../src/isa/index.js';
+import { SectionFlags, parseElf, symbolsIn } from '../../src/elf/index.js';
+import { assemble, decodeInstructions, disassemble, operationOf, type Operation } from '../../src/isa/index.js';
 import { compileBpf, haveClang, type CompileOptions } from '../support/clang.js';
 import { haveLlvm19, objdump } from './disasm-support.js';
 
@@ -118,13 +119,16 @@ describe.skipIf(!haveLlvm19() || !haveClang('v3') || !haveClang('v4'))('disassem
         expect(a.length).toBe(b.length);
         expect(b.length).toBeGreaterThan(10);
       }
-      // Record the forms used, and check the bpfkit syntax prints every instruction.
+      // Record the forms used, and check that the bpfkit syntax, annotations included,
+      // assembles back to the same instructions.
       const elf = parseElf(bytes);
       for (const s of elf.sections) {
         if ((s.flags & SectionFlags.EXECINSTR) === 0 || s.size === 0) continue;
         const insns = decodeInstructions(s.data, { endian: elf.header.endian });
         for (const i of insns) seen.add(formKey(operationOf(i)));
-        expect(disassemble(insns, { syntax: 'bpfkit' })).toHaveLength(insns.length);
+        const symbols = new Map(symbolsIn(elf, s).filter((sym) => sym.name !== '').map((sym) => [sym.value / 8, sym.name] as [number, string]));
+        const text = disassemble(insns, { syntax: 'bpfkit', symbols, sectionName: s.name });
+        expect(assemble(text.join('\n'))).toEqual(insns);
       }
     });
   }
