@@ -166,6 +166,7 @@ function lock(rest: string): Statement {
   if (!m) problem('Invalid number of operands for lock: write lock [fetch] OP [%rD+off], %rS');
   const fetch = m[1] !== undefined;
   const name = m[2]!.toLowerCase();
+  if (name === 'fetch') problem('Invalid number of operands for lock: "lock fetch" needs an operation and 2 operands');
   const size = name.endsWith('32') ? 4 : 8;
   const op = size === 4 ? name.slice(0, -2) : name;
   if (!LOCK_OPS.has(op)) {
