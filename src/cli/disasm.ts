@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SHN, SectionFlags, SymbolType, parseElf, relocationsFor, symbolsIn, type ElfFile, type ElfSection } from '../elf/index.js';
+import { ElfMachine, SHN, SectionFlags, SymbolType, parseElf, relocationsFor, symbolsIn, type ElfFile, type ElfSection } from '../elf/index.js';
 import { decodeInstructions } from '../isa/codec.js';
 import { disassembleInstructions, type DisasmSyntax } from '../isa/disasm/index.js';
 import { slotOffsets, type Instruction } from '../isa/instruction.js';
@@ -40,6 +40,9 @@ export class DisassemblyError extends Error {
  */
 export function disassembleObject(bytes: Uint8Array, options: DisassembleObjectOptions): string {
   const elf = parseElf(bytes);
+  if (elf.header.machine !== ElfMachine.BPF) {
+    throw new DisassemblyError(`${options.fileName}: not an eBPF object: ELF machine ${elf.header.machine}, expected EM_BPF (${ElfMachine.BPF})`);
+  }
   let sections = elf.sections.filter((s) => (s.flags & SectionFlags.EXECINSTR) !== 0 && s.size > 0);
   if (options.section !== undefined) {
     const named = elf.sections.filter((s) => s.name === options.section);
@@ -134,7 +137,10 @@ function relocatedCallTargets(elf: ElfFile, section: ElfSection, insns: Instruct
     const target = elf.sections[sym.sectionIndex];
     if (!target) continue;
     const slot = sym.value / INSN_SIZE + insn.imm + 1;
-    const name = sectionSymbols(elf, target).labels.get(slot) ?? (slot === 0 ? target.name : `${target.name}+0x${(slot * INSN_SIZE).toString(16)}`);
+    const distance = slot * INSN_SIZE;
+    const name =
+      sectionSymbols(elf, target).labels.get(slot) ??
+      (distance === 0 ? target.name : `${target.name}${distance < 0 ? '-' : '+'}0x${Math.abs(distance).toString(16)}`);
     out.set(reloc.offset / INSN_SIZE, name);
   }
   return out;

@@ -1,10 +1,11 @@
 /** `bpfkit disasm`: options, output, and every kind of bad input. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { parseElf, sectionByName } from '../../src/elf/index.js';
+import { DisassemblyError, disassembleObject } from '../../src/cli/disasm.js';
+import { ElfError, parseElf, sectionByName } from '../../src/elf/index.js';
 import { compileBpf, haveClang } from '../support/clang.js';
 import { haveLlvm19, objdump } from './disasm-support.js';
 
@@ -54,6 +55,12 @@ describe('bpfkit disasm', () => {
     expect(r.stderr).toContain('bad magic');
   });
 
+  it.skipIf(!existsSync('/bin/true'))('refuses an ELF file for another machine', async () => {
+    const r = await bpfkit('disasm', '/bin/true');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not an eBPF object: ELF machine \d+, expected EM_BPF \(247\)/);
+  });
+
   describe.skipIf(!haveClang('v3') || !haveLlvm19())('on a compiled object', () => {
     const object = () => compileBpf('test/fixtures/isa/calls_maps.c', { cpu: 'v3', flags: ['-DFIXTURE_CPU=3'] });
 
@@ -101,6 +108,25 @@ describe('bpfkit disasm', () => {
       expect(marked.stdout).toMatch(/\n {7}2:\tff [0-9a-f ]+\t\.insn code=0xff .* ; unknown/);
       const llvm = await bpfkit('disasm', '--keep-going', '--syntax', 'llvm', corrupt);
       expect(llvm.stdout).toMatch(/\n {7}2:\tff [0-9a-f ]+\t<unknown>\n/);
+    });
+
+    it('fails on mutated objects only with located ELF or disassembly errors', () => {
+      const original = new Uint8Array(readFileSync(object()));
+      let seed = 42;
+      const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+      let failures = 0;
+      for (let n = 0; n < 1000; n++) {
+        const bytes = original.slice(0, n % 10 === 0 ? random(original.length) : original.length);
+        for (let k = 0; k < 1 + (n % 8); k++) if (bytes.length > 0) bytes[random(bytes.length)] = random(256);
+        try {
+          disassembleObject(bytes, { fileName: 'm.o', syntax: n % 2 === 0 ? 'llvm' : 'bpfkit', keepGoing: n % 4 < 2 });
+        } catch (e) {
+          expect(e instanceof ElfError || e instanceof DisassemblyError).toBe(true);
+          expect((e as Error).message).toMatch(/offset|section|m\.o/);
+          failures++;
+        }
+      }
+      expect(failures).toBeGreaterThan(0);
     });
 
     it('names the part of a truncated object', async () => {

@@ -239,6 +239,32 @@ describe('bad input', () => {
     expect(disassemble(insns, { syntax: 'llvm', invalid: 'mark' })).toEqual(['<unknown>', 'exit', 'ld_pseudo r1, 1, 5']);
   });
 
+  it('never fails on random bytes with anything but a located InstructionError', () => {
+    let seed = 0x5eed;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    let thrownCount = 0;
+    let marked = 0;
+    for (let n = 0; n < 3000; n++) {
+      const bytes = Uint8Array.from({ length: 8 * (1 + (n % 6)) + (n % 17 === 0 ? 3 : 0) }, random);
+      // Bias towards real opcodes and lddw so that valid forms are common too.
+      if (n % 3 === 0) bytes[0] = [0x18, 0x85, 0xc3, 0xdb, 0x61, 0x07, 0x15][n % 7]!;
+      for (const syntax of ['llvm', 'bpfkit'] as const) {
+        try {
+          const lines = disassembleBytes(bytes, { syntax, invalid: n % 2 === 0 ? 'mark' : 'throw' });
+          marked += lines.filter((l) => l.error !== undefined).length;
+          for (const l of lines) expect(typeof l.text).toBe('string');
+        } catch (e) {
+          expect(e).toBeInstanceOf(InstructionError);
+          expect((e as InstructionError).slot).toBeTypeOf('number');
+          expect((e as Error).message).toMatch(/^instruction \d+ \(byte offset \d+\): /);
+          thrownCount++;
+        }
+      }
+    }
+    expect(thrownCount).toBeGreaterThan(0);
+    expect(marked).toBeGreaterThan(0);
+  });
+
   it('decodes big-endian streams', () => {
     const insns = [insn(0x61, 1, 2, 20), insn(0x18, 3, 0, 0, 1, 2), insn(0x95)];
     const lines = disassembleBytes(encodeInstructions(insns, 'big'), { endian: 'big', syntax: 'llvm' });
