@@ -226,6 +226,10 @@ describe('errors', () => {
     }
   });
 
+  it('refuses an unknown syntax name', () => {
+    expect(() => assemble('exit', { syntax: 'intel' as AsmSyntax })).toThrow(TypeError);
+  });
+
   it('never throws anything but AssemblyError on garbage', () => {
     const alphabet = ['r1', 'w2', '%r3', '=', '+=', '*(u32 *)', '(', ')', '[', ']', ',', 'goto', 'if', 'call', 'lock', '-1', '0x', 'll', 'skb', ':', '#', '<', '>', 'exit', 'x'];
     let seed = 7;

@@ -36,10 +36,14 @@ interface Placed {
  *
  * @throws AssemblyError naming the 1-based line and what is wrong: an unknown mnemonic,
  *   a wrong operand count, a bad register, an immediate or offset out of range, an
- *   undefined or duplicate label, an invalid lock operation.
+ *   undefined or duplicate label, an unknown directive, an invalid lock operation.
+ * @throws TypeError for an unknown `syntax`.
  */
 export function assemble(source: string, options: AssembleOptions = {}): Instruction[] {
   const syntax = options.syntax ?? 'bpfkit';
+  if (syntax !== 'bpfkit' && syntax !== 'llvm' && syntax !== 'ubpf') {
+    throw new TypeError(`unknown assembly syntax "${String(syntax)}" (bpfkit, llvm or ubpf)`);
+  }
   const lineShift = (options.firstLine ?? 1) - 1;
   const located = (reason: string, src: SourceLine) => new AssemblyError(reason, src.line + lineShift, src.text);
 
