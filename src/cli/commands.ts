@@ -7,3 +7,4 @@ void registerCommand;
 registerCommand('disasm', async () => (await import('./disasm.js')).command);
 registerCommand('conformance', async () => (await import('./conformance.js')).command);
 registerCommand('asm', async () => (await import('./asm.js')).command);
+registerCommand('object', async () => (await import('./object.js')).command);

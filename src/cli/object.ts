@@ -1,0 +1,138 @@
+/**
+ * `bpfkit object inspect FILE.o [--json]`: what an eBPF object holds — programs, maps,
+ * global variables, externs, license, kernel version and a BTF summary — as read by the
+ * ELF layer's loadObjectSpec (the same model both backends load).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadObjectSpec } from '../elf/load-object.js';
+import { summarizeObject, type MapSummary, type ObjectSummary } from '../elf/object-summary.js';
+import type { Command } from './main.js';
+
+const HELP = `usage: bpfkit object inspect FILE.o [--json] [--program-type N]
+
+Show what an eBPF object file (clang -target bpf, libbpf conventions) holds:
+programs (section, function, program type, expected attach type and target,
+instruction count, appended subprograms), maps (name, type, key/value size,
+max entries, flags, pinning), global variables, externs, license, kernel
+version and a BTF summary.
+
+options:
+  --json              print the summary as JSON
+  --program-type N    program type number for sections libbpf does not know
+  -h, --help          this text
+`;
+
+/** Render the summary as aligned text tables. */
+export function formatSummary(file: string, s: ObjectSummary): string {
+  const lines: string[] = [];
+  lines.push(`${file}: eBPF object, ${s.endian}-endian, license "${s.license}", kernel version ${s.kernelVersion}`);
+  lines.push('', `programs (${s.programs.length}):`);
+  lines.push(
+    ...table(
+      ['NAME', 'SECTION', 'TYPE', 'ATTACH', 'TARGET', 'FLAGS', 'INSNS', 'SUBPROGRAMS'],
+      s.programs.map((p) => [
+        p.name,
+        p.section,
+        p.type,
+        p.attachType ?? '-',
+        p.attachTarget ?? '-',
+        hex(p.flags),
+        String(p.instructions),
+        p.subprograms.join(',') || '-',
+      ]),
+    ),
+  );
+  const maps: MapSummary[] = [];
+  for (const m of s.maps) {
+    maps.push(m);
+    if (m.inner) maps.push({ ...m.inner, name: `  ${m.inner.name}` });
+  }
+  lines.push('', `maps (${s.maps.length}):`);
+  lines.push(
+    ...table(
+      ['NAME', 'TYPE', 'KEY', 'VALUE', 'MAX', 'FLAGS', 'PINNING', 'SECTION'],
+      maps.map((m) => [m.name, m.type, String(m.keySize), String(m.valueSize), String(m.maxEntries), hex(m.flags), m.pinning, m.section]),
+    ),
+  );
+  lines.push('', `variables (${s.variables.length}):`);
+  lines.push(...table(['NAME', 'SECTION', 'OFFSET', 'SIZE', 'LINKAGE'], s.variables.map((v) => [v.name, v.section, String(v.offset), String(v.size), v.linkage])));
+  if (s.externs.length > 0) {
+    lines.push('', `externs (${s.externs.length}):`);
+    lines.push(...table(['NAME', 'KIND', 'WEAK'], s.externs.map((e) => [e.name, e.kind, e.weak ? 'yes' : 'no'])));
+  }
+  lines.push('');
+  if (s.btf) {
+    const kinds = Object.entries(s.btf.kinds)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    lines.push(`BTF: ${s.btf.types} types in ${s.btf.bytes} bytes (${kinds})`);
+    lines.push(
+      `BTF.ext: ${s.btf.extBytes ?? 0} bytes; per program: ${s.btf.funcInfo} func_info, ${s.btf.lineInfo} line_info, ${s.btf.coreRelocations} CO-RE relocations`,
+    );
+  } else {
+    lines.push('BTF: none');
+  }
+  return lines.join('\n') + '\n';
+}
+
+function hex(n: number): string {
+  return n === 0 ? '0' : `0x${n.toString(16)}`;
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  if (rows.length === 0) return ['  (none)'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => '  ' + cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)];
+}
+
+export const command: Command = {
+  summary: 'inspect an eBPF object file: programs, maps, globals, BTF',
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub !== 'inspect') {
+      process.stderr.write(`bpfkit object: expected the subcommand "inspect"${sub ? `, not "${sub}"` : ''}\n\n${HELP}`);
+      return 2;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, 'program-type': { type: 'string' } } });
+    } catch (e) {
+      process.stderr.write(`bpfkit object: ${(e as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) {
+      process.stderr.write(`bpfkit object inspect: expected one object file, got ${positionals.length}\n\n${HELP}`);
+      return 2;
+    }
+    const programType = values['program-type'] === undefined ? undefined : Number(values['program-type']);
+    if (programType !== undefined && !Number.isInteger(programType)) {
+      process.stderr.write(`bpfkit object inspect: --program-type must be a number\n`);
+      return 2;
+    }
+    const file = positionals[0]!;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      process.stderr.write(`bpfkit object inspect: cannot read ${file}: ${(e as Error).message}\n`);
+      return 1;
+    }
+    let summary: ObjectSummary;
+    try {
+      summary = summarizeObject(loadObjectSpec(bytes, programType === undefined ? {} : { programType }));
+    } catch (e) {
+      if (e instanceof Error && (e.name === 'ElfError' || e.name === 'BtfError')) {
+        process.stderr.write(`bpfkit object inspect: ${file}: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    }
+    process.stdout.write(values.json ? JSON.stringify({ file, ...summary }, null, 2) + '\n' : formatSummary(file, summary));
+    return 0;
+  },
+};
