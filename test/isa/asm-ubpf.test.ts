@@ -86,7 +86,7 @@ function randomValid(count: number, seed: number): Instruction[] {
 }
 
 describe('ubpf syntax over random valid instructions', () => {
-  const insns = randomValid(20_000, 0xc0ffee);
+  const insns = randomValid(6_000, 0xc0ffee);
 
   it('cover every valid opcode byte', () => {
     const valid = new Set<number>();
@@ -111,7 +111,7 @@ describe('ubpf syntax over random valid instructions', () => {
         expect(assemble(text, { syntax: 'ubpf' }), text).toEqual([x]);
         checked++;
       }
-      expect(checked).toBeGreaterThan(15_000);
+      expect(checked).toBeGreaterThan(4_500);
     });
   }
 });
