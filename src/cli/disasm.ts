@@ -122,6 +122,12 @@ function relocatedCallTargets(elf: ElfFile, section: ElfSection, insns: Instruct
   const out = new Map<number, string>();
   const relocations = relocationsFor(elf, section);
   if (!relocations) return out;
+  const labelsOf = new Map<number, Map<number, string>>();
+  const labelsIn = (target: ElfSection) => {
+    let labels = labelsOf.get(target.index);
+    if (!labels) labelsOf.set(target.index, (labels = sectionSymbols(elf, target).labels));
+    return labels;
+  };
   const slots = slotOffsets(insns);
   const bySlot = new Map<number, Instruction>();
   insns.forEach((insn, i) => bySlot.set(slots[i]!, insn));
@@ -139,7 +145,7 @@ function relocatedCallTargets(elf: ElfFile, section: ElfSection, insns: Instruct
     const slot = sym.value / INSN_SIZE + insn.imm + 1;
     const distance = slot * INSN_SIZE;
     const name =
-      sectionSymbols(elf, target).labels.get(slot) ??
+      labelsIn(target).get(slot) ??
       (distance === 0 ? target.name : `${target.name}${distance < 0 ? '-' : '+'}0x${Math.abs(distance).toString(16)}`);
     out.set(reloc.offset / INSN_SIZE, name);
   }

@@ -7,13 +7,15 @@
  * check makes sure the fixtures between them really use every instruction form that C
  * can produce.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { disassembleObject } from '../../src/cli/disasm.js';
 import { SectionFlags, parseElf, symbolsIn } from '../../src/elf/index.js';
 import { assemble, decodeInstructions, disassemble, operationOf, type Operation } from '../../src/isa/index.js';
-import { compileBpf, haveClang, type CompileOptions } from '../support/clang.js';
-import { haveLlvm19, objdump } from './disasm-support.js';
+import { compileBpf, haveClang, repoRoot, type CompileOptions } from '../support/clang.js';
+import { haveLlvm19, llvmMcObject, objdump } from './disasm-support.js';
 
 interface Fixture {
   source: string;
@@ -129,6 +131,18 @@ describe.skipIf(!haveLlvm19() || !haveClang('v3') || !haveClang('v4'))('disassem
         const symbols = new Map(symbolsIn(elf, s).filter((sym) => sym.name !== '').map((sym) => [sym.value / 8, sym.name] as [number, string]));
         const text = disassemble(insns, { syntax: 'bpfkit', symbols, sectionName: s.name });
         expect(assemble(text.join('\n'))).toEqual(insns);
+      }
+    });
+  }
+
+  for (const bigEndian of [false, true]) {
+    it(`symbols.s (llvm-mc-19, ${bigEndian ? 'big' : 'little'}-endian): labels and annotations as llvm-objdump picks them`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bpfkit-disasm-sym-'));
+      try {
+        const object = llvmMcObject(join(repoRoot, 'test/fixtures/isa/symbols.s'), dir, { bigEndian });
+        expect(disassembleObject(readFileSync(object), { fileName: object, syntax: 'llvm' })).toBe(objdump(object));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   }

@@ -91,3 +91,10 @@ export function objdumpRawBytes(bytes: Uint8Array, options: { alu32?: boolean; b
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Assemble a `.s` file with llvm-mc-19 into `dir` and return the object's path. */
+export function llvmMcObject(source: string, dir: string, options: { bigEndian?: boolean } = {}): string {
+  const object = join(dir, `${options.bigEndian ? 'eb' : 'el'}-${source.replace(/[^a-z0-9]+/gi, '_')}.o`);
+  execFileSync('llvm-mc-19', ['-triple', options.bigEndian ? 'bpfeb' : 'bpfel', '-filetype=obj', source, '-o', object]);
+  return object;
+}
