@@ -8,3 +8,4 @@ export { parseBtf, BTF_MAGIC, BTF_HEADER_SIZE, type BtfHeader } from './parse.js
 export * from './btf.js';
 export * from './encode.js';
 export * from './ext.js';
+export * from './fixup.js';

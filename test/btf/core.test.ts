@@ -1,27 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Btf } from '../../src/btf/btf.js';
 import { applyCoreRelocations, CoreTarget, POISON_HELPER_ID } from '../../src/btf/core/index.js';
 import { parseBtfExt } from '../../src/btf/ext.js';
 import type { Instruction } from '../../src/isa/instruction.js';
 import { decodeInstructions } from '../../src/isa/codec.js';
-import { compileBpf, repoRoot } from '../support/clang.js';
-import { btfOf, cacheDir, dumpSection, VMLINUX, vmlinuxHeaderDir } from './support.js';
-
-/** Build the libbpf harness (test-only oracle) into test/.fixtures. */
-export function libbpfJudge(): string {
-  const out = join(cacheDir, 'libbpf-judge');
-  const src = join(repoRoot, 'test/fixtures/btf/libbpf-judge.c');
-  if (!existsSync(out)) {
-    mkdirSync(cacheDir, { recursive: true });
-    const tmp = `${out}.${process.pid}.tmp`;
-    execFileSync('cc', ['-O1', '-o', tmp, src, '-lbpf', '-lelf', '-lz'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    renameSync(tmp, out);
-  }
-  return out;
-}
+import { compileBpf } from '../support/clang.js';
+import { libbpfJudge } from './judge.js';
+import { btfOf, dumpSection, VMLINUX, vmlinuxHeaderDir } from './support.js';
 
 interface RawInsn {
   code: number;
