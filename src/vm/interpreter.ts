@@ -3,6 +3,7 @@ import type { HelperFn } from './helpers/helper.js';
 import { bswap16, bswap32, cmpS64, cmpU64, mul64, sdiv64, smod64, udiv64, umod64 } from './int64.js';
 import { Op } from './internal-ops.js';
 import { AddressSpace, Region, REGION_BASE, address, type Pointer } from './memory.js';
+import type { VmRuntime } from './runtime.js';
 import { BPF_MAX_LOOPS, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, type LoadedProgram } from './program.js';
 
 /** The default instruction budget of one run. */
@@ -71,6 +72,8 @@ export class Machine {
   private readonly stackUsed = new Int32Array(MAX_CALL_FRAMES);
   private readonly mayGoto = new Float64Array(MAX_CALL_FRAMES);
   private running = false;
+  /** The runtime this machine belongs to (maps, environment), for helpers. */
+  runtime!: VmRuntime;
 
   constructor(readonly memory: AddressSpace) {
     for (let i = 0; i < MAX_CALL_FRAMES; i++) {

@@ -4,6 +4,8 @@ import { VmLoadError } from './errors.js';
 import type { HelperTable } from './helpers/helper.js';
 import { helpersFor } from './helpers/table.js';
 import { Machine } from './interpreter.js';
+import { createMap, type MapDefinition } from './maps/create-map.js';
+import type { FdHost } from './maps/fd-maps.js';
 import type { VmMap } from './maps/vm-map.js';
 import { AddressSpace, Region, type Pointer, type RegionKind } from './memory.js';
 import { loadProgram, type LoadedProgram } from './program.js';
@@ -25,7 +27,7 @@ export interface LoadOptions {
  * programs loaded into it, and the environment helpers observe. The vm counterpart of
  * "the kernel": a Collection loads into one runtime; several collections may share one.
  */
-export class VmRuntime {
+export class VmRuntime implements FdHost {
   readonly memory = new AddressSpace();
   readonly machine: Machine;
   readonly env: VmEnvironment;
@@ -37,6 +39,20 @@ export class VmRuntime {
   constructor(options: VmRuntimeOptions = {}) {
     this.env = defaultEnvironment(options.environment);
     this.machine = new Machine(this.memory);
+    this.machine.runtime = this;
+  }
+
+  /** Virtual CPUs. */
+  get cpus(): number {
+    return this.env.cpus;
+  }
+
+  /**
+   * Create a map in this runtime.
+   * @throws VmErrnoError EINVAL for parameters the kernel would refuse.
+   */
+  createMap(def: MapDefinition): VmMap {
+    return this.addMap(createMap(this.allocateFd(), def, this));
   }
 
   /** Register a map created with {@link allocateFd}'s number. */
