@@ -1,0 +1,234 @@
+/**
+ * Loading a whole ObjectSpec into the kernel: BTF, maps (reusing pinned ones), global
+ * data (with the user's values, .rodata frozen), relocations and CO-RE, programs, then
+ * prog arrays and maps of maps from their initialisers. A failure part way releases
+ * everything created so far; closing the collection releases every fd it opened.
+ */
+import { existsSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Collection } from '../api/types.js';
+import type { Btf } from '../btf/btf.js';
+import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
+import { MapFlags, MapType } from '../uapi/index.js';
+import { attachBtfId, needsAttachBtfId } from './attach-btf.js';
+import { KernelBtf } from './btf-object.js';
+import { possibleCpus } from './cpus.js';
+import { BpfError } from './errors.js';
+import { initialDataWith, type VariableValue } from './global-data.js';
+import { fillKconfig } from './kconfig.js';
+import { createMap, type MapOptions } from './map-create.js';
+import { mapKind, mapTypeLabel } from './map-kinds.js';
+import { KernelMap } from './map.js';
+import { kernelReadyBtf, objectBtf } from './object-btf.js';
+import { KernelProgram } from './program.js';
+import { relocateProgram } from './relocate.js';
+
+export interface CollectionOptions {
+  /** bpffs directory for maps with `pinning: 'by_name'` (default /sys/fs/bpf). */
+  pinPath?: string;
+  /** New values for global variables (.rodata, .data, .bss), by name, applied before load. */
+  variables?: Readonly<Record<string, VariableValue>>;
+  /** Use these maps instead of creating the object's maps of the same names (the caller keeps ownership). */
+  replaceMaps?: Readonly<Record<string, KernelMap>>;
+  /** Only load these programs (by function name); default all. */
+  programs?: readonly string[];
+  /** Verifier log level for every program (the log lands on KernelProgram.verifierLog). */
+  logLevel?: number;
+  /** Initial verifier log buffer size. */
+  logSize?: number;
+}
+
+export class KernelCollection implements Collection {
+  readonly backend = 'kernel' as const;
+  readonly maps: ReadonlyMap<string, KernelMap>;
+  readonly programs: ReadonlyMap<string, KernelProgram>;
+  readonly #owned: Disposable[];
+
+  constructor(maps: Map<string, KernelMap>, programs: Map<string, KernelProgram>, owned: Disposable[]) {
+    this.maps = maps;
+    this.programs = programs;
+    this.#owned = owned;
+  }
+
+  /** The map named `name`. @throws Error naming the maps there are. */
+  map(name: string): KernelMap {
+    const map = this.maps.get(name);
+    if (!map) throw new Error(`no map ${name} in this collection (maps: ${[...this.maps.keys()].join(', ') || 'none'})`);
+    return map;
+  }
+
+  /** The program named `name` (its function name). @throws Error naming the programs there are. */
+  program(name: string): KernelProgram {
+    const program = this.programs.get(name);
+    if (!program) throw new Error(`no program ${name} in this collection (programs: ${[...this.programs.keys()].join(', ') || 'none'})`);
+    return program;
+  }
+
+  /** Release every map and program this collection created. Pinned maps live on in bpffs. */
+  close(): void {
+    for (const d of this.#owned.splice(0).reverse()) d[Symbol.dispose]();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Load `spec` into the kernel. @throws VerifierError, BpfError, RelocationError. */
+export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}): KernelCollection {
+  const owned: Disposable[] = [];
+  const newPins: string[] = [];
+  try {
+    const localBtf = objectBtf(spec);
+    let btf: KernelBtf | undefined;
+    if (localBtf) {
+      try {
+        btf = KernelBtf.load(kernelReadyBtf(localBtf, spec));
+        owned.push(btf);
+      } catch (error) {
+        // libbpf carries on without BTF when the kernel refuses it, unless something needs it.
+        if (spec.maps.some((m) => mapKind(m.type).needsBtf)) throw error;
+      }
+    }
+
+    const maps = new Map<string, KernelMap>();
+    const data = initialDataWith(spec, options.variables ?? {});
+    for (const mapSpec of spec.maps) {
+      const replacement = options.replaceMaps?.[mapSpec.name];
+      if (replacement) {
+        checkCompatible(mapSpec, replacement, 'replacement map');
+        maps.set(mapSpec.name, replacement);
+        continue;
+      }
+      const pinPath = mapSpec.pinning === 'by_name' ? join(options.pinPath ?? '/sys/fs/bpf', mapSpec.name) : undefined;
+      if (pinPath && existsSync(pinPath)) {
+        const pinned = KernelMap.fromPin(pinPath);
+        owned.push(pinned);
+        checkCompatible(mapSpec, pinned, `map pinned at ${pinPath}`);
+        maps.set(mapSpec.name, pinned);
+        continue;
+      }
+      const map = createMapFromSpec(mapSpec, btf);
+      owned.push(map);
+      maps.set(mapSpec.name, map);
+      initialiseData(map, mapSpec, data.get(mapSpec.name), spec, localBtf);
+      if (pinPath) {
+        map.pin(pinPath);
+        newPins.push(pinPath);
+      }
+    }
+
+    const programs = new Map<string, KernelProgram>();
+    const wanted = options.programs ? new Set(options.programs) : undefined;
+    for (const programSpec of spec.programs) {
+      if (wanted && !wanted.has(programSpec.name)) continue;
+      const instructions = relocateProgram(programSpec, {
+        mapFd: (name) => maps.get(name)?.fd,
+        externs: spec.externs,
+        localBtf,
+      });
+      const program = KernelProgram.load({
+        type: programSpec.type,
+        name: programSpec.name,
+        instructions,
+        license: spec.license,
+        kernelVersion: spec.kernelVersion,
+        flags: programSpec.flags,
+        ...(programSpec.expectedAttachType !== undefined && { expectedAttachType: programSpec.expectedAttachType }),
+        ...(needsAttachBtfId(programSpec.type, programSpec.expectedAttachType) &&
+          programSpec.attachTarget && { attachBtfId: attachBtfId(programSpec.type, programSpec.expectedAttachType, programSpec.attachTarget) }),
+        ...(btf && { btfFd: btf.fd, funcInfo: programSpec.funcInfo, lineInfo: programSpec.lineInfo }),
+        ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
+        ...(options.logSize !== undefined && { logSize: options.logSize }),
+      });
+      owned.push(program);
+      programs.set(programSpec.name, program);
+    }
+
+    // Prog arrays and maps of maps, from their `values = { ... }` initialisers.
+    for (const mapSpec of spec.maps) {
+      if (!mapSpec.initialSlots?.length || options.replaceMaps?.[mapSpec.name]) continue;
+      const map = maps.get(mapSpec.name)!;
+      for (const { index, name } of mapSpec.initialSlots) {
+        const target = mapSpec.type === MapType.PROG_ARRAY ? programs.get(name) : maps.get(name);
+        if (!target) {
+          if (mapSpec.type === MapType.PROG_ARRAY && wanted) continue; // not loaded on request
+          throw new Error(`map ${mapSpec.name} slot ${index} refers to ${name}, which the collection does not have`);
+        }
+        const key = new Uint8Array(map.keySize);
+        new DataView(key.buffer).setUint32(0, index, true);
+        map.updateFd(key, target.fd);
+      }
+    }
+
+    // The BTF fd is only needed while loading: maps and programs hold their own references.
+    if (btf) {
+      owned.splice(owned.indexOf(btf), 1);
+      btf.close();
+    }
+    return new KernelCollection(maps, programs, owned);
+  } catch (error) {
+    for (const d of owned.reverse()) d[Symbol.dispose]();
+    for (const pin of newPins) if (existsSync(pin)) unlinkSync(pin);
+    throw error;
+  }
+}
+
+function createMapFromSpec(spec: MapSpec, btf: KernelBtf | undefined): KernelMap {
+  if (spec.type === MapType.STRUCT_OPS) throw new Error(`map ${spec.name}: struct_ops maps are not supported by loadCollection yet`);
+  const isData = spec.initialData !== undefined && spec.type === MapType.ARRAY && spec.initialSlots === undefined;
+  const options: MapOptions = {
+    type: spec.type,
+    name: spec.name,
+    keySize: spec.keySize,
+    valueSize: spec.valueSize,
+    maxEntries: spec.type === MapType.PERF_EVENT_ARRAY && spec.maxEntries === 0 ? possibleCpus() : spec.maxEntries,
+    flags: spec.flags | (spec.readOnly ? MapFlags.RDONLY_PROG : 0),
+    ...(spec.numaNode !== undefined && { numaNode: spec.numaNode }),
+    ...(spec.mapExtra !== undefined && { mapExtra: spec.mapExtra }),
+    ...(spec.innerMap && { innerMap: innerOptions(spec.innerMap) }),
+  };
+  if (btf && (spec.valueTypeId !== undefined || spec.keyTypeId !== undefined) && !spec.innerMap && spec.type !== MapType.PROG_ARRAY) {
+    try {
+      return createMap({ ...options, btf: { fd: btf.fd, keyTypeId: isData ? 0 : (spec.keyTypeId ?? 0), valueTypeId: spec.valueTypeId ?? 0 } });
+    } catch (error) {
+      // Like libbpf: retry without BTF unless the map type cannot exist without it.
+      if (!(error instanceof BpfError) || mapKind(spec.type).needsBtf) throw error;
+    }
+  }
+  return createMap(options);
+}
+
+function innerOptions(spec: MapSpec): MapOptions {
+  return { type: spec.type, name: spec.name, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags };
+}
+
+function initialiseData(map: KernelMap, spec: MapSpec, data: Uint8Array | undefined, object: ObjectSpec, btf: Btf | undefined): void {
+  let bytes = data ?? (spec.initialData && spec.type === MapType.ARRAY && !spec.initialSlots ? spec.initialData : undefined);
+  if (spec.name === '.kconfig') {
+    bytes = new Uint8Array(spec.valueSize);
+    fillKconfig(bytes, object.externs, btf);
+  }
+  if (bytes) {
+    const value = bytes.length === map.valueSize ? bytes : padTo(bytes, map.valueSize);
+    map.update(new Uint8Array(4), value);
+  }
+  if (spec.readOnly || spec.name === '.kconfig') map.freeze();
+}
+
+function padTo(bytes: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  out.set(bytes.subarray(0, size));
+  return out;
+}
+
+/** A pinned or replacement map must have the shape the object expects. */
+function checkCompatible(spec: MapSpec, map: KernelMap, what: string): void {
+  const want = { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags };
+  const have = { type: map.type, keySize: map.keySize, valueSize: map.valueSize, maxEntries: map.maxEntries, flags: map.flags };
+  const diffs = (Object.keys(want) as Array<keyof typeof want>).filter((k) => want[k] !== have[k]);
+  if (diffs.length > 0) {
+    const describe = (o: typeof want) => `${mapTypeLabel(o.type)} key ${o.keySize} value ${o.valueSize} max_entries ${o.maxEntries} flags 0x${o.flags.toString(16)}`;
+    throw new Error(`map ${spec.name}: the ${what} is incompatible (${diffs.join(', ')} differ): it is ${describe(have)}, the object wants ${describe(want)}`);
+  }
+}
