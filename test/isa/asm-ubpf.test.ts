@@ -59,7 +59,7 @@ function ubpfText(op: Operation, hex: boolean): string | undefined {
   }
 }
 
-/** Random instructions: random opcode bytes and fields, kept when valid. */
+/** Random instructions: every opcode byte with random fields, kept when valid. */
 function randomValid(count: number, seed: number): Instruction[] {
   // mulberry32: every bit is usable (an LCG's low bits cycle quickly).
   let a = seed >>> 0;
@@ -70,11 +70,13 @@ function randomValid(count: number, seed: number): Instruction[] {
     return (t ^ (t >>> 14)) >>> 0;
   };
   const imms = [0, 1, -1, 16, 32, 64, 0x41, 0xa0, 0xa1, 0xe1, 0xf1, 0x100, 0x110, 1 << 16, 2147483647, -2147483648];
-  const pickImm = () => (next() % 4 === 0 ? next() | 0 : imms[next() % imms.length]!);
+  // Zero fields are common in valid instructions, so they come up often.
+  const pickImm = () => [0, next() | 0, imms[next() % imms.length]!][next() % 3]!;
   const out: Instruction[] = [];
-  while (out.length < count) {
-    const code = next() & 0xff;
-    const op: Instruction = { code, dst: next() % 11, src: [0, 0, 1, 2, next() % 11][next() % 5]!, off: [0, 0, 1, 8, 16, 32, (next() << 16) >> 16][next() % 7]!, imm: pickImm() };
+  // Opcode bytes in turn, fields at random: every opcode gets its share of attempts.
+  for (let attempt = 0; out.length < count; attempt++) {
+    const code = attempt & 0xff;
+    const op: Instruction = { code, dst: [0, next() % 11][next() % 2]!, src: [0, 0, 1, 2, next() % 11][next() % 5]!, off: [0, 0, 1, 8, 16, 32, (next() << 16) >> 16][next() % 7]!, imm: pickImm() };
     if (code === 0x18) op.imm2 = next() | 0;
     try {
       out.push(instructionOf(operationOf(op)));
