@@ -7,7 +7,7 @@
  * check makes sure the fixtures between them really use every instruction form that C
  * can produce.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,12 @@ function expectedForms(): string[] {
   return out.sort();
 }
 
+function shippedObjects(): string[] {
+  const dir = join(repoRoot, 'bpf');
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.o')).map((f) => join('bpf', f)).sort();
+}
+
 describe.skipIf(!haveLlvm19() || !haveClang('v3') || !haveClang('v4'))('disassembly of compiled objects equals llvm-objdump-19', () => {
   const seen = new Set<string>();
 
@@ -132,6 +138,14 @@ describe.skipIf(!haveLlvm19() || !haveClang('v3') || !haveClang('v4'))('disassem
         const text = disassemble(insns, { syntax: 'bpfkit', symbols, sectionName: s.name });
         expect(assemble(text.join('\n'))).toEqual(insns);
       }
+    });
+  }
+
+  // The objects bpfkit ships (bpf/**/*.o, committed): the same listing as llvm-objdump-19.
+  for (const object of shippedObjects()) {
+    it(`shipped ${object}`, () => {
+      const path = join(repoRoot, object);
+      expect(disassembleObject(readFileSync(path), { fileName: path, syntax: 'llvm' })).toBe(objdump(path));
     });
   }
 
