@@ -90,18 +90,27 @@ function randomValid(count: number, seed: number): Instruction[] {
 describe('ubpf syntax over random valid instructions', () => {
   const insns = randomValid(6_000, 0xc0ffee);
 
-  it('cover every valid opcode byte', () => {
-    const valid = new Set<number>();
-    const fields = [0, 1].flatMap((dst) => [0, 1, 2].flatMap((src) => [0, 1, 8, 16, 32].map((off) => ({ dst, src, off }))));
+  it('with every valid opcode byte among them, and every form over a field grid round-trips', () => {
+    const grid: Instruction[] = [];
+    const fields = [0, 1].flatMap((dst) => [0, 1, 2].flatMap((src) => [0, 1, 8, 16, 32, -8].map((off) => ({ dst, src, off }))));
     for (let code = 0; code < 256; code++) {
       for (const { dst, src, off } of fields) {
-        for (const imm of [0, 1, 16, 32, 64, 0x41, 0xe1, 0xf1, 0x100, 0x110, 1 << 16]) {
-          if (isValidInstruction(insn(code, dst, src, off, imm, 0))) valid.add(code);
+        for (const imm of [0, 1, -1, 16, 32, 64, 0x41, 0xe1, 0xf1, 0x100, 0x110, 1 << 16]) {
+          const x = insn(code, dst, src, off, imm, code === 0x18 ? -2 : undefined);
+          if (isValidInstruction(x)) grid.push(x);
         }
       }
     }
-    expect(valid.size).toBeGreaterThan(120);
-    expect([...new Set(insns.map((i) => i.code))].sort((a, b) => a - b)).toEqual([...valid].sort((a, b) => a - b));
+    const codes = new Set(grid.map((x) => x.code));
+    expect(codes.size).toBeGreaterThan(120);
+    let checked = 0;
+    for (const x of grid) {
+      const text = ubpfText(operationOf(x), checked % 2 === 0);
+      if (text === undefined) continue;
+      expect(assemble(text, { syntax: 'ubpf' }), text).toEqual([x]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(5_000);
   });
 
   for (const hex of [false, true]) {
