@@ -77,6 +77,7 @@ export const Errno = {
   EFAULT: 14,
   EAGAIN: 11,
   ENOMEM: 12,
+  ENXIO: 6,
   EBUSY: 16,
   EEXIST: 17,
   EACCES: 13,

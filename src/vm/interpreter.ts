@@ -137,8 +137,15 @@ export class Machine {
       this.lo[i + 1] = args[i]!.lo;
       this.hi[i + 1] = args[i]!.hi;
     }
+    const depth = this.depth;
     this.pushFrame(callerPc, prog, entry);
-    this.execute(entry, this.depth);
+    try {
+      this.execute(entry, this.depth);
+    } finally {
+      // The callback's frame exits at its base depth without popping (execute returns there).
+      this.depth = depth;
+      this.current = prog;
+    }
     out[0] = this.lo[0]!;
     out[1] = this.hi[0]!;
     this.lo.set(savedLo);

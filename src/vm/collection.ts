@@ -1,0 +1,169 @@
+import type { BpfProgram, Collection, TestRunOptions, TestRunResult } from '../api/types.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
+import type { Instruction } from '../isa/instruction.js';
+import { OP_LDDW, PseudoLd } from '../isa/opcodes.js';
+import { MapFlags, MapType } from '../uapi/map-types.js';
+import { VmLoadError } from './errors.js';
+import type { VmMap } from './maps/vm-map.js';
+import type { LoadedProgram } from './program.js';
+import { VmRuntime, type VmRuntimeOptions } from './runtime.js';
+import { testRunProgram } from './test-run.js';
+
+/** A program loaded into the vm. */
+export class VmProgram implements BpfProgram {
+  constructor(
+    readonly runtime: VmRuntime,
+    readonly loaded: LoadedProgram & { fd: number },
+  ) {}
+
+  get name(): string {
+    return this.loaded.name;
+  }
+  get type(): number {
+    return this.loaded.type;
+  }
+  /** The program's fd in its runtime (what prog arrays store). */
+  get fd(): number {
+    return this.loaded.fd;
+  }
+
+  /** Run it as BPF_PROG_TEST_RUN would; faults throw VmFault, limits VmLimitError. */
+  testRun(options: TestRunOptions = {}): TestRunResult {
+    return testRunProgram(this.runtime, this.loaded, options);
+  }
+
+  close(): void {
+    this.runtime.unload(this.loaded);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export interface VmCollectionOptions extends VmRuntimeOptions {
+  /** Load into this runtime (to share maps between collections); default a new one. */
+  runtime?: VmRuntime;
+}
+
+/** An ObjectSpec loaded into the vm: the vm's {@link Collection}. */
+export class VmCollection implements Collection {
+  readonly backend = 'vm' as const;
+
+  constructor(
+    readonly runtime: VmRuntime,
+    readonly maps: ReadonlyMap<string, VmMap>,
+    readonly programs: ReadonlyMap<string, VmProgram>,
+  ) {}
+
+  map(name: string): VmMap {
+    const m = this.maps.get(name);
+    if (m === undefined) throw new Error(`no map ${name} in this collection (maps: ${[...this.maps.keys()].join(', ') || 'none'})`);
+    return m;
+  }
+
+  program(name: string): VmProgram {
+    const p = this.programs.get(name);
+    if (p === undefined) throw new Error(`no program ${name} in this collection (programs: ${[...this.programs.keys()].join(', ') || 'none'})`);
+    return p;
+  }
+
+  close(): void {
+    for (const p of this.programs.values()) p.close();
+    for (const m of this.maps.values()) {
+      m.close();
+      this.runtime.removeMap(m);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Load an ObjectSpec into the vm: create its maps (global data with its initial bytes,
+ * .rodata read-only to programs), apply map and map-value relocations, load every
+ * program, then fill prog arrays and maps of maps from their initialisers.
+ *
+ * @throws VmLoadError for a program the vm cannot load (kfuncs, ksyms, unknown helpers, ...),
+ *   VmErrnoError for a map the kernel would refuse.
+ */
+export function createVmCollection(spec: ObjectSpec, options: VmCollectionOptions = {}): VmCollection {
+  const rt = options.runtime ?? new VmRuntime(options);
+  const maps = new Map<string, VmMap>();
+  for (const ms of spec.maps) maps.set(ms.name, rt.createMap(mapDefinition(ms)));
+  const programs = new Map<string, VmProgram>();
+  for (const ps of spec.programs) {
+    const insns = relocate(ps, maps);
+    programs.set(ps.name, new VmProgram(rt, rt.load(ps.name, ps.type, insns)));
+  }
+  for (const ms of spec.maps) {
+    for (const slot of ms.initialSlots ?? []) {
+      const target = ms.type === MapType.PROG_ARRAY ? programs.get(slot.name)?.fd : maps.get(slot.name)?.fd;
+      if (target === undefined) throw new VmLoadError(`map ${ms.name}: initialiser slot ${slot.index} names ${slot.name}, which is not in the object`);
+      const key = new Uint8Array(4);
+      const value = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, slot.index, true);
+      new DataView(value.buffer).setUint32(0, target, true);
+      maps.get(ms.name)!.update(key, value);
+    }
+  }
+  return new VmCollection(rt, maps, programs);
+}
+
+function mapDefinition(ms: MapSpec) {
+  const readOnly = ms.readOnly === true || (ms.flags & MapFlags.RDONLY_PROG) !== 0;
+  return {
+    name: ms.name,
+    type: ms.type,
+    keySize: ms.keySize,
+    valueSize: ms.valueSize,
+    maxEntries: ms.maxEntries,
+    flags: ms.flags,
+    readOnly,
+    ...(ms.initialData !== undefined && ms.type === MapType.ARRAY ? { initialData: ms.initialData } : {}),
+    ...(ms.mapExtra !== undefined ? { mapExtra: ms.mapExtra } : {}),
+  };
+}
+
+/** A copy of the program's instructions with its map relocations applied. */
+function relocate(ps: ProgramSpec, maps: ReadonlyMap<string, VmMap>): Instruction[] {
+  const insns = ps.instructions.map((i) => ({ ...i }));
+  const bySlot = new Map<number, Instruction>();
+  let slot = 0;
+  for (const i of insns) {
+    bySlot.set(slot, i);
+    slot += i.code === OP_LDDW ? 2 : 1;
+  }
+  const fdOf = (name: string): number => {
+    const m = maps.get(name);
+    if (m === undefined) throw new VmLoadError(`program ${ps.name} refers to map ${name}, which is not in the object`);
+    return m.fd;
+  };
+  for (const relo of ps.relocations) {
+    const insn = bySlot.get(relo.slot);
+    if (insn === undefined) throw new VmLoadError(`program ${ps.name}: relocation at slot ${relo.slot} is not at an instruction`, relo.slot);
+    switch (relo.kind) {
+      case 'map':
+        insn.src = PseudoLd.MAP_FD;
+        insn.imm = fdOf(relo.map);
+        insn.imm2 = 0;
+        break;
+      case 'map_value':
+        insn.src = PseudoLd.MAP_VALUE;
+        insn.imm = fdOf(relo.map);
+        insn.imm2 = relo.offset;
+        break;
+      case 'kconfig':
+        insn.src = PseudoLd.MAP_VALUE;
+        insn.imm = fdOf('.kconfig');
+        insn.imm2 = 0;
+        throw new VmLoadError(`program ${ps.name}: .kconfig extern ${relo.name} is not available in the vm yet`, relo.slot);
+      case 'ksym':
+      case 'kfunc':
+        throw new VmLoadError(`program ${ps.name}: kernel symbol ${relo.name} is not available in the vm`, relo.slot);
+    }
+  }
+  return insns;
+}

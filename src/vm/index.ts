@@ -1,0 +1,19 @@
+/**
+ * bpfkit's own eBPF runtime: an interpreter with the kernel's semantics, maps, helpers and
+ * program contexts, loading the same ObjectSpec as the kernel backend. Pure TypeScript:
+ * runs in Node and in browsers.
+ */
+export { VmRuntime, type VmRuntimeOptions, type LoadOptions } from './runtime.js';
+export { Machine, DEFAULT_INSTRUCTION_BUDGET, type RunInput, type RunState } from './interpreter.js';
+export { createVmCollection, VmCollection, VmProgram, type VmCollectionOptions } from './collection.js';
+export { VmFault, VmLimitError, VmLoadError, VmErrnoError, Errno, type FaultKind, type LimitKind } from './errors.js';
+export { AddressSpace, Region, REGION_BASE, type RegionKind, type Pointer, type ContextAccess } from './memory.js';
+export { loadProgram, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, type LoadedProgram } from './program.js';
+export { defaultEnvironment, type VmEnvironment, type VmTask, type ProbeMemory } from './environment.js';
+export { helpersFor, helperName } from './helpers/table.js';
+export type { HelperFn, HelperTable } from './helpers/helper.js';
+export type { VmMap } from './maps/vm-map.js';
+export { RingBufferMap } from './maps/ring-buffer-map.js';
+export { PerfEventArrayMap } from './maps/perf-event-array-map.js';
+export { RecordQueue } from './maps/record-queue.js';
+export { runConformanceTest, vmConformanceBackend, summaryLine, type ConformanceBackend, type ConformanceResult, type BackendOutcome } from './conformance.js';
