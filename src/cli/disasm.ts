@@ -10,7 +10,7 @@ import { decodeInstructions } from '../isa/codec.js';
 import { disassembleInstructions, type DisasmSyntax } from '../isa/disasm/index.js';
 import { slotOffsets, type Instruction } from '../isa/instruction.js';
 import { InstructionError } from '../isa/errors.js';
-import { INSN_SIZE, OP_CALL, PseudoCall } from '../isa/opcodes.js';
+import { INSN_SIZE, OP_CALL, OP_LDDW, PseudoCall } from '../isa/opcodes.js';
 import type { Command } from './main.js';
 
 export interface DisassembleObjectOptions {
@@ -68,7 +68,7 @@ function sectionListing(elf: ElfFile, section: ElfSection, options: DisassembleO
       alu32: options.alu32,
       symbols: targets,
       sectionName: section.name,
-      callTargets: relocatedCallTargets(elf, section, insns),
+      references: relocationReferences(elf, section, insns),
       invalid: options.keepGoing ? 'mark' : 'throw',
     });
   } catch (e) {
@@ -80,7 +80,7 @@ function sectionListing(elf: ElfFile, section: ElfSection, options: DisassembleO
   for (const line of listing) {
     const label = labels.get(line.slot);
     if (label !== undefined) out.push('', `${(BigInt(line.slot) * 8n).toString(16).padStart(16, '0')} <${label}>:`);
-    const width = line.insn.code === 0x18 ? 2 * INSN_SIZE : INSN_SIZE;
+    const width = line.insn.code === OP_LDDW ? 2 * INSN_SIZE : INSN_SIZE;
     const raw = Array.from(section.data.subarray(line.slot * INSN_SIZE, line.slot * INSN_SIZE + width), (b) => b.toString(16).padStart(2, '0'));
     out.push(`${String(line.slot).padStart(8)}:\t${raw.join(' ')}\t${line.text}`);
   }
@@ -113,12 +113,16 @@ function sectionSymbols(elf: ElfFile, section: ElfSection): { labels: Map<number
 }
 
 /**
- * The callees of relocated bpf-to-bpf calls, by the call's slot. clang leaves a call to a
- * global function or into another section as `call -1` (or `call N` against a section
- * symbol) with an R_BPF_64_32 relocation; the callee is then, as libbpf computes it, slot
- * `symbol value / 8 + imm + 1` of the symbol's section.
+ * What relocated instructions refer to, by slot, for the bpfkit syntax's ` <name>`:
+ * - calls: clang leaves a call to a global function, into another section or to a kfunc
+ *   as `call -1` (or `call N` against a section symbol) plus an R_BPF_64_32 relocation;
+ *   the callee is, as libbpf computes it, slot `symbol value / 8 + imm + 1` of the
+ *   symbol's section, or the extern symbol itself;
+ * - lddw: the map, variable, function or extern the relocation names (against a
+ *   section symbol, as clang uses for static data and callbacks, the symbol at the
+ *   immediate's offset into that section).
  */
-function relocatedCallTargets(elf: ElfFile, section: ElfSection, insns: Instruction[]): Map<number, string> {
+function relocationReferences(elf: ElfFile, section: ElfSection, insns: Instruction[]): Map<number, string> {
   const out = new Map<number, string>();
   const relocations = relocationsFor(elf, section);
   if (!relocations) return out;
@@ -132,22 +136,35 @@ function relocatedCallTargets(elf: ElfFile, section: ElfSection, insns: Instruct
   const bySlot = new Map<number, Instruction>();
   insns.forEach((insn, i) => bySlot.set(slots[i]!, insn));
   for (const reloc of relocations.entries) {
-    const insn = bySlot.get(reloc.offset / INSN_SIZE);
+    const slot = reloc.offset / INSN_SIZE;
+    const insn = bySlot.get(slot);
     const sym = elf.symbols[reloc.symbolIndex];
-    if (!insn || insn.code !== OP_CALL || insn.src !== PseudoCall.LOCAL || !sym) continue;
-    if (sym.sectionIndex === SHN.UNDEF) {
-      // An extern: a kfunc (libbpf turns the call into a kfunc call at load time).
-      if (sym.name !== '') out.set(reloc.offset / INSN_SIZE, sym.name);
-      continue;
+    if (!insn || !sym) continue;
+    const target = sym.sectionIndex === SHN.UNDEF ? undefined : elf.sections[sym.sectionIndex];
+    const isSectionSymbol = sym.type === SymbolType.SECTION || sym.name === '';
+    if (insn.code === OP_LDDW) {
+      if (!isSectionSymbol) {
+        if (sym.name !== '') out.set(slot, sym.name);
+      } else if (target) {
+        // Against a section symbol the immediate is the byte offset into that section:
+        // name the function or variable that starts there.
+        const offset = sym.value + (insn.imm >>> 0);
+        const there = symbolsIn(elf, target).find((t) => t.value === offset && t.name !== '' && t.type !== SymbolType.SECTION);
+        out.set(slot, there?.name ?? (offset === 0 ? target.name : `${target.name}+0x${offset.toString(16)}`));
+      }
+    } else if (insn.code === OP_CALL && insn.src === PseudoCall.LOCAL) {
+      if (!target) {
+        if (sym.name !== '') out.set(slot, sym.name); // an extern: a kfunc
+        continue;
+      }
+      const callee = sym.value / INSN_SIZE + insn.imm + 1;
+      const distance = callee * INSN_SIZE;
+      out.set(
+        slot,
+        labelsIn(target).get(callee) ??
+          (distance === 0 ? target.name : `${target.name}${distance < 0 ? '-' : '+'}0x${Math.abs(distance).toString(16)}`),
+      );
     }
-    const target = elf.sections[sym.sectionIndex];
-    if (!target) continue;
-    const slot = sym.value / INSN_SIZE + insn.imm + 1;
-    const distance = slot * INSN_SIZE;
-    const name =
-      labelsIn(target).get(slot) ??
-      (distance === 0 ? target.name : `${target.name}${distance < 0 ? '-' : '+'}0x${Math.abs(distance).toString(16)}`);
-    out.set(reloc.offset / INSN_SIZE, name);
   }
   return out;
 }

@@ -71,7 +71,7 @@ describe('bpfkit disasm', () => {
       expect(r.stdout).toBe(theirs);
     });
 
-    it('prints the bpfkit syntax by default: helpers by name, local calls with their callee', async () => {
+    it('prints the bpfkit syntax by default: helpers by name, relocated calls and lddw with what they refer to', async () => {
       const r = await bpfkit('disasm', object());
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Disassembly of section socket:');
@@ -82,6 +82,9 @@ describe('bpfkit disasm', () => {
       expect(r.stdout).toMatch(/\tcall local -1 <global_helper>\n/);
       expect(r.stdout).toMatch(/\tcall local \+\d+ <mix>\n/);
       expect(r.stdout).toMatch(/\tcall local -1 <bpf_rcu_read_lock>\n/);
+      // Relocated lddw name their map or variable (by section for static data).
+      expect(r.stdout).toMatch(/\tr1 = 0 ll <counts>\n/);
+      expect(r.stdout).toMatch(/\tr\d = \d+ ll <(\.bss|flags32|flags64)>\n/);
       expect(r.stdout).toMatch(/\tw\d = atomic_fetch_or\(\(u32 \*\)\(r\d \+ 0\), w\d\)\n/);
     });
 

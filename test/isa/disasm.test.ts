@@ -51,10 +51,20 @@ describe('bpfkit syntax', () => {
     expect(text[0]).toBe('call local +3 <sub>');
   });
 
-  it('annotates a local call with a callee known from elsewhere (a relocation)', () => {
-    const calls = [insn(0x85, 0, 1, 0, -1), insn(0x95)];
-    expect(disassemble(calls, { callTargets: new Map([[0, 'global_fn']]) })[0]).toBe('call local -1 <global_fn>');
-    expect(disassemble(calls, { syntax: 'llvm', callTargets: new Map([[0, 'global_fn']]) })[0]).toBe('call -1');
+  it('names what calls and lddw refer to when known from elsewhere (relocations)', () => {
+    const insns = [insn(0x85, 0, 1, 0, -1), insn(0x18, 1, 0, 0, 0, 0), insn(0x85, 0, 2, 0, -1), insn(0x95)];
+    const references = new Map([
+      [0, 'global_fn'],
+      [1, 'counts'],
+      [3, 'bpf_rcu_read_lock'],
+    ]);
+    expect(disassemble(insns, { references, symbols: new Map([[0, 'f']]) })).toEqual([
+      'call local -1 <global_fn>',
+      'r1 = 0 ll <counts>',
+      'call kfunc -1 <bpf_rcu_read_lock>',
+      'exit',
+    ]);
+    expect(disassemble(insns, { syntax: 'llvm', references })).toEqual(['call -1', 'r1 = 0 ll', 'call -1', 'exit']);
   });
 
   it('names every lddw pseudo source and prints plain constants unsigned', () => {

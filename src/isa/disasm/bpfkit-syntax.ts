@@ -9,8 +9,8 @@ import { reg64, signedDistance, sizeType } from './operands.js';
 export interface BpfkitPrintContext {
   slot: number;
   targets?: JumpTargetNamer;
-  /** The callee's name when a local call's target is known from elsewhere (a relocation). */
-  callTarget?: string;
+  /** What the instruction refers to when known from elsewhere (a relocation): printed as ` <name>`. */
+  reference?: string;
 }
 
 /**
@@ -21,19 +21,22 @@ export interface BpfkitPrintContext {
  * plain constant as an unsigned decimal, legacy packet loads keep their offset
  * (`skb[r1 + 10]`), and every atomic has its full text (32-bit ones with `w`
  * registers, as llvm-objdump prints them under alu32). Loads and stores use `r`
- * registers, as llvm-objdump does by default.
+ * registers, as llvm-objdump does by default. A call or lddw with a known reference
+ * (a relocation) ends in ` <name>`.
  *
  * @throws InstructionError for an lddw whose pseudo source has no use for the second
  *   immediate but finds it nonzero: no text could carry it, so it is refused rather than
  *   dropped.
  */
 export function formatBpfkit(op: Operation, ctx: BpfkitPrintContext): string {
+  if (ctx.reference !== undefined && (op.kind === 'call' || op.kind === 'lddw')) {
+    // The reference replaces the annotation computed from the offset, which it corrects.
+    return `${formatBpfkit(op, { slot: ctx.slot })} <${ctx.reference}>`;
+  }
   switch (op.kind) {
     case 'call':
       if (op.target === 'helper') return `call ${helperName(op.imm) ?? 'helper'}#${op.imm}`;
-      if (op.target === 'local') {
-        return ctx.callTarget === undefined ? `call local ${jumpTarget(op.imm, ctx)}` : `call local ${signedDistance(op.imm)} <${ctx.callTarget}>`;
-      }
+      if (op.target === 'local') return `call local ${jumpTarget(op.imm, ctx)}`;
       return op.btfFdIndex === 0 ? `call kfunc ${op.imm}` : `call kfunc ${op.imm} btf_fd ${op.btfFdIndex}`;
     case 'lddw': {
       const d = reg64(op.dst);

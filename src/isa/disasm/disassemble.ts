@@ -31,11 +31,13 @@ export interface DisassembleOptions {
    */
   sectionName?: string;
   /**
-   * `bpfkit` syntax only: the callee of a local call by the call's slot, for calls whose
-   * target the offset does not show (in an object file, a call to another section or a
-   * global function is `call -1` plus a relocation). Printed as `call local -1 <name>`.
+   * `bpfkit` syntax only: what an instruction refers to, by the instruction's slot, when
+   * its encoding cannot show it — in an object file, the relocations: the callee of
+   * `call -1` (a global function, a function in another section, a kfunc), the map or
+   * variable of `r1 = 0 ll`. Printed as a trailing ` <name>` on calls and lddw, which the
+   * assembler reads as a comment.
    */
-  callTargets?: ReadonlyMap<number, string>;
+  references?: ReadonlyMap<number, string>;
   /** `llvm` syntax only: print as `llvm-objdump --mattr=+alu32` does (default false, like llvm-objdump). */
   alu32?: boolean;
   /**
@@ -132,8 +134,8 @@ function format(insn: Instruction, slot: number, targets: JumpTargetNamer, optio
   const op = operationOf(insn);
   const ctx = targets.empty ? { slot } : { slot, targets };
   if ((options.syntax ?? 'bpfkit') === 'llvm') return formatLlvm(op, { ...ctx, alu32: options.alu32 ?? false });
-  const callTarget = options.callTargets?.get(slot);
-  return formatBpfkit(op, callTarget === undefined ? ctx : { ...ctx, callTarget });
+  const reference = options.references?.get(slot);
+  return formatBpfkit(op, reference === undefined ? ctx : { ...ctx, reference });
 }
 
 function markInvalid(insn: Instruction, error: InstructionError, syntax: DisasmSyntax): string {
