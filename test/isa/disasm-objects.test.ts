@@ -2,8 +2,8 @@
  * `bpfkit disasm --syntax llvm` against llvm-objdump-19 on objects clang compiles from the
  * C fixtures in test/fixtures/isa (clang 14 at -mcpu=v1..v3, clang-19 at -mcpu=v4, and
  * one big-endian object): the whole listing — section headers, labels, slot numbers,
- * raw bytes and instruction text — line for line, byte for byte; and the bpfkit syntax
- * of every section assembles back to the same instructions. A coverage
+ * raw bytes and instruction text — line for line, byte for byte; and the bpfkit-syntax
+ * listing of every section assembles back to the same instructions. A coverage
  * check makes sure the fixtures between them really use every instruction form that C
  * can produce.
  */
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { disassembleObject } from '../../src/cli/disasm.js';
-import { SectionFlags, parseElf, symbolsIn } from '../../src/elf/index.js';
-import { assemble, decodeInstructions, disassemble, operationOf, type Operation } from '../../src/isa/index.js';
+import { SectionFlags, parseElf } from '../../src/elf/index.js';
+import { assemble, decodeInstructions, operationOf, type Operation } from '../../src/isa/index.js';
 import { compileBpf, haveClang, repoRoot, type CompileOptions } from '../support/clang.js';
 import { haveLlvm19, llvmMcObject, objdump } from './disasm-support.js';
 
@@ -134,9 +134,10 @@ describe.skipIf(!haveLlvm19() || !haveClang('v3') || !haveClang('v4'))('disassem
         if ((s.flags & SectionFlags.EXECINSTR) === 0 || s.size === 0) continue;
         const insns = decodeInstructions(s.data, { endian: elf.header.endian });
         for (const i of insns) seen.add(formKey(operationOf(i)));
-        const symbols = new Map(symbolsIn(elf, s).filter((sym) => sym.name !== '').map((sym) => [sym.value / 8, sym.name] as [number, string]));
-        const text = disassemble(insns, { syntax: 'bpfkit', symbols, sectionName: s.name });
-        expect(assemble(text.join('\n'))).toEqual(insns);
+        // The whole `bpfkit disasm --section` listing (labels, slots, bytes, <references>) is
+        // assembler input.
+        const listing = disassembleObject(bytes, { fileName: object, section: s.name, syntax: 'bpfkit' });
+        expect(assemble(listing)).toEqual(insns);
       }
     });
   }
