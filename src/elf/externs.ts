@@ -1,6 +1,7 @@
 import { MapFlags, MapType } from '../uapi/map-types.js';
 import { SymbolBind, SymbolType } from './elf-constants.js';
 import { ElfError } from './errors.js';
+import { MAX_GLOBAL_DATA_SIZE } from './global-data.js';
 import { datasecOf, isExtern, type ObjectContext } from './object-context.js';
 import type { ExternSpec, MapSpec } from './object-spec.js';
 
@@ -72,6 +73,7 @@ export function collectExterns(ctx: ObjectContext): Externs {
         }
       }
       if (size <= 0 || align <= 0) throw new ElfError(`kconfig extern has no usable size (${size}) or alignment (${align})`, part);
+      if (size > MAX_GLOBAL_DATA_SIZE) throw new ElfError(`kconfig extern of ${size} bytes is larger than any kconfig value`, part);
       spec.size = size;
       kconfigList.push({ ...spec, align });
     } else {
@@ -88,6 +90,7 @@ export function collectExterns(ctx: ObjectContext): Externs {
     const { align: _align, ...spec } = k;
     spec.offset = offset;
     offset += k.size!;
+    if (offset > MAX_GLOBAL_DATA_SIZE) throw new ElfError(`kconfig externs need ${offset} bytes, more than a map value may hold`, 'extern .kconfig');
     kconfigSpecs.push(spec);
   }
   // The map entries in bySymbol must be the laid-out specs.

@@ -1,11 +1,19 @@
 import { MapFlags, MapType } from '../uapi/map-types.js';
 import { SymbolBind, SymbolType } from './elf-constants.js';
 import { symbolsIn } from './elf-file.js';
-import { datasecOf, type ObjectContext } from './object-context.js';
+import { ElfError } from './errors.js';
+import { datasecOf, sectionPart, type ObjectContext } from './object-context.js';
 import type { MapSpec, VariableSpec } from './object-spec.js';
 
 /** BTF_VAR_STATIC linkage. */
 const VAR_STATIC = 0;
+
+/**
+ * Largest global-data section we accept. The kernel refuses array values above
+ * KMALLOC_MAX_SIZE (4 MiB on x86-64); .bss has no bytes in the file, so without a cap a
+ * corrupt header could make us allocate gigabytes of zeros.
+ */
+export const MAX_GLOBAL_DATA_SIZE = 16 << 20;
 
 /**
  * Global data: every non-empty `.data`, `.data.*`, `.rodata`, `.rodata.*`, `.bss` and
@@ -23,6 +31,13 @@ export function collectGlobalData(ctx: ObjectContext): { maps: MapSpec[]; variab
   for (const section of ctx.elf.sections) {
     const role = ctx.roles[section.index];
     if (role !== 'data' && role !== 'rodata' && role !== 'bss') continue;
+    if (section.size > MAX_GLOBAL_DATA_SIZE) {
+      throw new ElfError(
+        `${section.size} bytes of global data is more than the ${MAX_GLOBAL_DATA_SIZE} a BPF array map value may hold`,
+        sectionPart(section),
+        section.offset,
+      );
+    }
     const datasec = datasecOf(ctx, section.name);
     const readOnly = role === 'rodata';
     let mmapable = false;

@@ -27,7 +27,7 @@ export interface LoadObjectOptions {
  * a hostile object could make that quadratic.
  */
 const MAX_CODE_EXPANSION = 64;
-const MIN_CODE_BUDGET = 1 << 20;
+const MIN_CODE_BUDGET = 1 << 16;
 
 /**
  * Read a clang-compiled BPF object (libbpf conventions) into an {@link ObjectSpec}:
