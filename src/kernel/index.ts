@@ -1,0 +1,20 @@
+/**
+ * bpfkit's Linux backend: maps, programs and collections in the real kernel through
+ * bpf(2). Needs Linux and the native addon (built by `npm ci`); import it only where the
+ * kernel is the target (the pure layers never import it).
+ */
+export { createMap, type MapOptions, type MapBtfRef } from './map-create.js';
+export { KernelMap, type KernelMapInfo, type MapBatch } from './map.js';
+export { KernelProgram } from './program.js';
+export { loadProgram, LogLevel, type ProgramLoadOptions, type LoadedProgram } from './program-load.js';
+export { loadCollection, KernelCollection, type CollectionOptions } from './collection.js';
+export { KernelBtf } from './btf-object.js';
+export { type ValueFields } from './map-btf.js';
+export { type VariableValue } from './global-data.js';
+export { BpfError, VerifierError, type ErrorContext } from './errors.js';
+export { RelocationError } from './relocate.js';
+export { Errno, errnoName } from './errno.js';
+export { NativeAddonError } from './native.js';
+export { possibleCpus } from './cpus.js';
+export { isPerCpu, mapKind, type MapKind } from './map-kinds.js';
+export { RingBufferReader } from './ring-buffer.js';

@@ -1,0 +1,168 @@
+/**
+ * Reading a BPF ring buffer (BPF_MAP_TYPE_RINGBUF) from user space, as libbpf's
+ * ring_buffer__poll does: the consumer page is mapped read-write, the producer page and
+ * the data area (mapped twice by the kernel, so a record never wraps) read-only. Records
+ * are consumed straight from shared memory — no syscall per record — and the fd is
+ * watched through libuv only when the buffer is empty.
+ */
+import type { RecordReader } from '../api/types.js';
+import { MapType } from '../uapi/index.js';
+import { BpfError } from './errors.js';
+import { whenReadable } from './fd-readiness.js';
+import type { KernelMap } from './map.js';
+import { native } from './native.js';
+
+const PAGE_SIZE = 4096;
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+/** Record header flags (BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT). */
+const BUSY = 0x80000000;
+const DISCARD = 0x40000000;
+const HEADER_SIZE = 8;
+
+export class RingBufferReader implements RecordReader {
+  readonly #fd: number;
+  readonly #size: number;
+  readonly #mask: number;
+  #consumerPage: ArrayBuffer | undefined;
+  #dataArea: ArrayBuffer | undefined;
+  /** consumer_pos: written by us. */
+  readonly #consumer: BigInt64Array;
+  /** producer_pos: written by the kernel. */
+  readonly #producer: BigInt64Array;
+  /** Record headers, read atomically (the kernel clears BUSY when a record is committed). */
+  readonly #headers: Int32Array;
+  readonly #bytes: Uint8Array;
+  #closed = false;
+
+  /** Read from `map`, a RINGBUF map; the map must stay open while the reader is used. */
+  constructor(map: KernelMap) {
+    if (map.type !== MapType.RINGBUF) throw new TypeError(`map ${map.name} is not a ring buffer (BPF_MAP_TYPE_RINGBUF)`);
+    this.#fd = map.fd;
+    this.#size = map.maxEntries;
+    this.#mask = map.maxEntries - 1;
+    const n = native();
+    const consumer = n.mmap(this.#fd, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+    if (typeof consumer === 'number') throw new BpfError('mmap', -consumer, { subject: `ring buffer ${map.name} consumer page` });
+    const data = n.mmap(this.#fd, PAGE_SIZE + 2 * this.#size, PROT_READ, MAP_SHARED, PAGE_SIZE);
+    if (typeof data === 'number') {
+      n.munmap(consumer);
+      throw new BpfError('mmap', -data, { subject: `ring buffer ${map.name} data area` });
+    }
+    this.#consumerPage = consumer;
+    this.#dataArea = data;
+    this.#consumer = new BigInt64Array(consumer, 0, 1);
+    this.#producer = new BigInt64Array(data, 0, 1);
+    this.#headers = new Int32Array(data, PAGE_SIZE);
+    this.#bytes = new Uint8Array(data, PAGE_SIZE);
+  }
+
+  /** The ring buffer reports no losses: a full buffer makes the producer's reserve fail. */
+  get lost(): number {
+    return 0;
+  }
+
+  /**
+   * Hand every committed record to `onRecord` as a view into shared memory, valid only
+   * during the call (copy it to keep it). Stops after `max` records. Returns how many
+   * were read.
+   */
+  consume(onRecord: (record: Uint8Array) => void, max = Infinity): number {
+    this.#checkOpen();
+    let consumerPos = Atomics.load(this.#consumer, 0);
+    let count = 0;
+    try {
+      for (;;) {
+        const producerPos = Atomics.load(this.#producer, 0);
+        if (consumerPos >= producerPos) break;
+        let progressed = false;
+        while (consumerPos < producerPos && count < max) {
+          const offset = Number(consumerPos & BigInt(this.#mask));
+          const header = Atomics.load(this.#headers, offset >> 2) >>> 0;
+          if (header & BUSY) break; // reserved, not yet committed
+          const length = header & ~(BUSY | DISCARD);
+          consumerPos += BigInt((length + HEADER_SIZE + 7) & ~7);
+          progressed = true;
+          if (!(header & DISCARD)) {
+            count++;
+            onRecord(this.#bytes.subarray(offset + HEADER_SIZE, offset + HEADER_SIZE + length));
+          }
+          // Free the space as soon as the record is handled, as libbpf does.
+          Atomics.store(this.#consumer, 0, consumerPos);
+        }
+        if (!progressed || count >= max) break;
+      }
+    } finally {
+      Atomics.store(this.#consumer, 0, consumerPos);
+    }
+    return count;
+  }
+
+  /** Records already waiting (copies), without blocking. */
+  drain(max = Infinity): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.consume((record) => out.push(record.slice()), max);
+    return out;
+  }
+
+  /** Bytes committed by the producer and not yet consumed. */
+  get pending(): number {
+    return Number(Atomics.load(this.#producer, 0) - Atomics.load(this.#consumer, 0));
+  }
+
+  /** Wait until the kernel signals new data (resolves at once when some is waiting). */
+  async wait(signal?: AbortSignal): Promise<void> {
+    this.#checkOpen();
+    if (this.pending > 0) return;
+    await whenReadable(this.#fd, signal);
+  }
+
+  /**
+   * Batches of records (copies) as they arrive, one array per wake-up, until `signal`
+   * aborts (the iteration then ends quietly) or the reader is closed.
+   */
+  async *batches(options: { signal?: AbortSignal; max?: number } = {}): AsyncGenerator<Uint8Array[]> {
+    const { signal } = options;
+    while (!this.#closed && !signal?.aborted) {
+      const batch = this.drain(options.max);
+      if (batch.length > 0) {
+        yield batch;
+        continue;
+      }
+      try {
+        await this.wait(signal);
+      } catch (error) {
+        if (signal?.aborted) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Every record (a copy) as it arrives, until `signal` aborts or the reader is closed. */
+  async *records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+    for await (const batch of this.batches(options)) yield* batch;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.records();
+  }
+
+  /** Unmap the ring. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const n = native();
+    if (this.#consumerPage) n.munmap(this.#consumerPage);
+    if (this.#dataArea) n.munmap(this.#dataArea);
+    this.#consumerPage = this.#dataArea = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('this ring buffer reader is closed');
+  }
+}
