@@ -72,6 +72,8 @@ export class Machine {
   private readonly stackUsed = new Int32Array(MAX_CALL_FRAMES);
   private readonly mayGoto = new Float64Array(MAX_CALL_FRAMES);
   private running = false;
+  /** Registers saved around helper callbacks (bpf_loop), one buffer per frame depth. */
+  private readonly callbackSave = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(32));
   /** The runtime this machine belongs to (maps, environment), for helpers. */
   runtime!: VmRuntime;
 
@@ -130,14 +132,15 @@ export class Machine {
   callFunction(fn: Pointer, args: readonly Pointer[], out: Int32Array): void {
     const prog = this.current;
     const entry = this.functionSlot(prog, fn);
-    const savedLo = this.lo.slice();
-    const savedHi = this.hi.slice();
     const callerPc = this.pc;
+    const depth = this.depth;
+    const save = this.callbackSave[depth]!;
+    save.set(this.lo, 0);
+    save.set(this.hi, 16);
     for (let i = 0; i < args.length; i++) {
       this.lo[i + 1] = args[i]!.lo;
       this.hi[i + 1] = args[i]!.hi;
     }
-    const depth = this.depth;
     this.pushFrame(callerPc, prog, entry);
     try {
       this.execute(entry, this.depth);
@@ -148,8 +151,8 @@ export class Machine {
     }
     out[0] = this.lo[0]!;
     out[1] = this.hi[0]!;
-    this.lo.set(savedLo);
-    this.hi.set(savedHi);
+    this.lo.set(save.subarray(0, 16));
+    this.hi.set(save.subarray(16, 32));
     this.pc = callerPc;
   }
 
@@ -210,7 +213,7 @@ export class Machine {
     if (d + 1 >= MAX_CALL_FRAMES) {
       throw new VmLimitError('call_depth', `the call nests ${d + 2} frames deep; the kernel allows ${MAX_CALL_FRAMES}`, returnPc);
     }
-    const used = this.stackUsed[d]! + (caller.stackDepth.get(target) ?? 32);
+    const used = this.stackUsed[d]! + caller.frameDepth[target]!;
     if (used > MAX_BPF_STACK) {
       throw new VmLimitError('stack_size', `combined stack size of ${d + 2} calls is ${used}; the kernel allows ${MAX_BPF_STACK}`, returnPc);
     }
@@ -225,8 +228,9 @@ export class Machine {
     this.depth = nd;
     this.stackUsed[nd] = used;
     this.mayGoto[nd] = BPF_MAX_LOOPS;
+    // Like the kernel, a callee's stack is not cleared: the verifier forbids reading
+    // uninitialised stack, so only such (rejected) programs could observe old bytes.
     const frame = this.frames[nd]!;
-    frame.bytes.fill(0);
     this.lo[10] = AddressSpace.lo(MAX_BPF_STACK);
     this.hi[10] = frame.hi;
   }
@@ -435,14 +439,14 @@ export class Machine {
         case 0xbf: { const d = dst[pc]!, r = src[pc]!; L[d] = L[r]!; H[d] = H[r]!; pc++; continue; }
         case 0xc7: { arsh64(L, H, dst[pc]!, imm[pc]! & 63); pc++; continue; }
         case 0xcf: { arsh64(L, H, dst[pc]!, L[src[pc]!]! & 63); pc++; continue; }
-        case Op.MOVSX64_8: { const v = (L[src[pc]!]! << 24) >> 24; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
-        case Op.MOVSX64_16: { const v = (L[src[pc]!]! << 16) >> 16; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
-        case Op.MOVSX64_32: { const v = L[src[pc]!]!; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
-        case Op.SDIV64_K: { const d = dst[pc]!; const b = imm[pc]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
-        case Op.SDIV64_X: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bl === 0 && bh === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
-        case Op.SMOD64_K: { const d = dst[pc]!; const b = imm[pc]!; if (b !== 0) { smod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
-        case Op.SMOD64_X: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bl !== 0 || bh !== 0) { smod64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
-        case Op.ADDR_SPACE_CAST: { const d = dst[pc]!, r = src[pc]!; L[d] = L[r]!; H[d] = H[r]!; pc++; continue; }
+        case 0x100 /* MOVSX64_8 */: { const v = (L[src[pc]!]! << 24) >> 24; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
+        case 0x101 /* MOVSX64_16 */: { const v = (L[src[pc]!]! << 16) >> 16; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
+        case 0x102 /* MOVSX64_32 */: { const v = L[src[pc]!]!; const d = dst[pc]!; L[d] = v; H[d] = v >> 31; pc++; continue; }
+        case 0x105 /* SDIV64_K */: { const d = dst[pc]!; const b = imm[pc]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x106 /* SDIV64_X */: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bl === 0 && bh === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x107 /* SMOD64_K */: { const d = dst[pc]!; const b = imm[pc]!; if (b !== 0) { smod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x108 /* SMOD64_X */: { const d = dst[pc]!, r = src[pc]!; const bl = L[r]!, bh = H[r]!; if (bl !== 0 || bh !== 0) { smod64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x10d /* ADDR_SPACE_CAST */: { const d = dst[pc]!, r = src[pc]!; L[d] = L[r]!; H[d] = H[r]!; pc++; continue; }
 
         // ---------------------------------------------------------------- ALU32
         case 0x04: { const d = dst[pc]!; L[d] = (L[d]! + imm[pc]!) | 0; H[d] = 0; pc++; continue; }
@@ -470,23 +474,23 @@ export class Machine {
         case 0xbc: { const d = dst[pc]!; L[d] = L[src[pc]!]!; H[d] = 0; pc++; continue; }
         case 0xc4: { const d = dst[pc]!; L[d] = L[d]! >> (imm[pc]! & 31); H[d] = 0; pc++; continue; }
         case 0xcc: { const d = dst[pc]!; L[d] = L[d]! >> (L[src[pc]!]! & 31); H[d] = 0; pc++; continue; }
-        case Op.MOVSX32_8: { const d = dst[pc]!; L[d] = (L[src[pc]!]! << 24) >> 24; H[d] = 0; pc++; continue; }
-        case Op.MOVSX32_16: { const d = dst[pc]!; L[d] = (L[src[pc]!]! << 16) >> 16; H[d] = 0; pc++; continue; }
-        case Op.SDIV32_K: { const d = dst[pc]!; const b = imm[pc]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
-        case Op.SDIV32_X: { const d = dst[pc]!; const b = L[src[pc]!]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
-        case Op.SMOD32_K: { const d = dst[pc]!; const b = imm[pc]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
-        case Op.SMOD32_X: { const d = dst[pc]!; const b = L[src[pc]!]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
+        case 0x103 /* MOVSX32_8 */: { const d = dst[pc]!; L[d] = (L[src[pc]!]! << 24) >> 24; H[d] = 0; pc++; continue; }
+        case 0x104 /* MOVSX32_16 */: { const d = dst[pc]!; L[d] = (L[src[pc]!]! << 16) >> 16; H[d] = 0; pc++; continue; }
+        case 0x109 /* SDIV32_K */: { const d = dst[pc]!; const b = imm[pc]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
+        case 0x10a /* SDIV32_X */: { const d = dst[pc]!; const b = L[src[pc]!]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
+        case 0x10b /* SMOD32_K */: { const d = dst[pc]!; const b = imm[pc]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
+        case 0x10c /* SMOD32_X */: { const d = dst[pc]!; const b = L[src[pc]!]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
 
         // ---------------------------------------------------------------- byte order (little-endian host)
-        case Op.LE16: { const d = dst[pc]!; L[d] = L[d]! & 0xffff; H[d] = 0; pc++; continue; }
-        case Op.LE32: { H[dst[pc]!] = 0; pc++; continue; }
-        case Op.LE64: { pc++; continue; }
-        case Op.BE16: { const d = dst[pc]!; L[d] = bswap16(L[d]!); H[d] = 0; pc++; continue; }
-        case Op.BE32: { const d = dst[pc]!; L[d] = bswap32(L[d]!); H[d] = 0; pc++; continue; }
-        case Op.BE64: { const d = dst[pc]!; const l = L[d]!; L[d] = bswap32(H[d]!); H[d] = bswap32(l); pc++; continue; }
+        case 0x110 /* LE16 */: { const d = dst[pc]!; L[d] = L[d]! & 0xffff; H[d] = 0; pc++; continue; }
+        case 0x111 /* LE32 */: { H[dst[pc]!] = 0; pc++; continue; }
+        case 0x112 /* LE64 */: { pc++; continue; }
+        case 0x113 /* BE16 */: { const d = dst[pc]!; L[d] = bswap16(L[d]!); H[d] = 0; pc++; continue; }
+        case 0x114 /* BE32 */: { const d = dst[pc]!; L[d] = bswap32(L[d]!); H[d] = 0; pc++; continue; }
+        case 0x115 /* BE64 */: { const d = dst[pc]!; const l = L[d]!; L[d] = bswap32(H[d]!); H[d] = bswap32(l); pc++; continue; }
 
         // ---------------------------------------------------------------- JMP (64-bit compares)
-        case Op.JA: { pc = off[pc]!; continue; }
+        case 0x118 /* JA */: { pc = off[pc]!; continue; }
         case 0x15: { const d = dst[pc]!, b = imm[pc]!; pc = L[d] === b && H[d] === b >> 31 ? off[pc]! : pc + 1; continue; }
         case 0x1d: { const d = dst[pc]!, r = src[pc]!; pc = L[d] === L[r] && H[d] === H[r] ? off[pc]! : pc + 1; continue; }
         case 0x55: { const d = dst[pc]!, b = imm[pc]!; pc = L[d] !== b || H[d] !== b >> 31 ? off[pc]! : pc + 1; continue; }
@@ -535,14 +539,14 @@ export class Machine {
         case 0xde: { pc = L[dst[pc]!]! <= L[src[pc]!]! ? off[pc]! : pc + 1; continue; }
 
         // ---------------------------------------------------------------- loads
-        case Op.LDDW: { const d = dst[pc]!; L[d] = imm[pc]!; H[d] = code.imm2[pc]!; pc += 2; continue; }
+        case 0x11c /* LDDW */: { const d = dst[pc]!; L[d] = imm[pc]!; H[d] = code.imm2[pc]!; pc += 2; continue; }
         case 0x61: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 4, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 4, d, pc); else { L[d] = r.view.getInt32(mem.offset, true); H[d] = 0; } pc++; continue; }
         case 0x69: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 2, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 2, d, pc); else { L[d] = r.view.getUint16(mem.offset, true); H[d] = 0; } pc++; continue; }
         case 0x71: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 1, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 1, d, pc); else { L[d] = r.bytes[mem.offset]!; H[d] = 0; } pc++; continue; }
         case 0x79: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 8, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); } pc++; continue; }
-        case Op.LDXSB: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 1, false, pc); const d = dst[pc]!; if (r.context !== null) { this.ctxLoad(r, 1, d, pc); L[d] = (L[d]! << 24) >> 24; } else L[d] = r.view.getInt8(mem.offset); H[d] = L[d]! >> 31; pc++; continue; }
-        case Op.LDXSH: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 2, false, pc); const d = dst[pc]!; if (r.context !== null) { this.ctxLoad(r, 2, d, pc); L[d] = (L[d]! << 16) >> 16; } else L[d] = r.view.getInt16(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
-        case Op.LDXSW: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 4, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 4, d, pc); else L[d] = r.view.getInt32(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x11e /* LDXSB */: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 1, false, pc); const d = dst[pc]!; if (r.context !== null) { this.ctxLoad(r, 1, d, pc); L[d] = (L[d]! << 24) >> 24; } else L[d] = r.view.getInt8(mem.offset); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x11f /* LDXSH */: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 2, false, pc); const d = dst[pc]!; if (r.context !== null) { this.ctxLoad(r, 2, d, pc); L[d] = (L[d]! << 16) >> 16; } else L[d] = r.view.getInt16(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x120 /* LDXSW */: { const s = src[pc]!; const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 4, false, pc); const d = dst[pc]!; if (r.context !== null) this.ctxLoad(r, 4, d, pc); else L[d] = r.view.getInt32(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
         case 0x20: case 0x28: case 0x30: case 0x40: case 0x48: case 0x50: {
           const op = ops[pc]!;
           const size = (op & 0x18) === 0 ? 4 : (op & 0x18) === 8 ? 2 : 1;
@@ -583,8 +587,8 @@ export class Machine {
           }
           pc++; continue;
         }
-        case Op.CALL_LOCAL: { this.pushFrame(pc, prog, off[pc]!); pc = off[pc]!; continue; }
-        case Op.CALLX: {
+        case 0x11a /* CALL_LOCAL */: { this.pushFrame(pc, prog, off[pc]!); pc = off[pc]!; continue; }
+        case 0x11b /* CALLX */: {
           this.remaining = left;
           const target = this.callByValue(pc, dst[pc]!);
           left = this.remaining;
@@ -592,7 +596,7 @@ export class Machine {
           pc = target >= 0 ? target : pc + 1;
           continue;
         }
-        case Op.MAY_GOTO: {
+        case 0x119 /* MAY_GOTO */: {
           const d = this.depth;
           if (this.mayGoto[d] === 0) pc = off[pc]!;
           else { this.mayGoto[d]--; pc++; }
@@ -604,7 +608,7 @@ export class Machine {
           pc = next; prog = this.current; code = prog.code; ops = code.ops; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
           continue;
         }
-        case Op.LDDW_SECOND:
+        case 0x11d /* LDDW_SECOND */:
           throw new VmFault('invalid_instruction', 'jump into the second slot of an lddw', pc);
         default:
           throw new VmFault('invalid_instruction', pc >= code.length ? `execution fell off the end of the program (${code.length} slots)` : `opcode 0x${(ops[pc] ?? 0).toString(16)} cannot run`, pc);

@@ -47,6 +47,8 @@ export interface LoadedProgram {
   readonly code: DecodedCode;
   /** Stack bytes each function uses, rounded as the kernel rounds; indexed by entry slot. */
   readonly stackDepth: ReadonlyMap<number, number>;
+  /** The same, as an array indexed by slot (0 where no function starts). */
+  readonly frameDepth: Int32Array;
   /** Does it call bpf_tail_call? */
   readonly usesTailCalls: boolean;
   /** The original instructions. */
@@ -213,7 +215,9 @@ export function loadProgram(name: string, type: number, instructions: readonly I
       }
     }
   }
-  return { name, type, code, stackDepth, usesTailCalls, instructions, helperTable: env.helpers, codeRegion };
+  const frameDepth = new Int32Array(n + 1);
+  for (const [entry, depth] of stackDepth) frameDepth[entry] = depth;
+  return { name, type, code, stackDepth, frameDepth, usesTailCalls, instructions, helperTable: env.helpers, codeRegion };
 }
 
 function aluOp(op: Extract<Operation, { kind: 'alu' }>, raw: number): number {
