@@ -152,8 +152,8 @@ function formatStore(op: StoreOperation, alu32: boolean): string {
  */
 export function formatAtomic(op: AtomicOperation, alu32: boolean): string {
   const ptr = `(${sizeType(op.size)} *)(${address(op.dst, op.off)})`;
-  // LLVM 21's text; narrower than 64 bits, the value register is a w register under alu32.
-  const valueWidth = op.size === 8 || !alu32 ? 64 : 32;
+  // LLVM 21's text, where the 8-, 16- and 32-bit forms exist only with w registers.
+  const valueWidth = op.size === 8 ? 64 : 32;
   // load-acquire reads from src + off into dst (the kernel's encoding), unlike other atomics.
   if (op.op === 'load_acquire') return `${reg(op.dst, valueWidth)} = load_acquire((${sizeType(op.size)} *)(${address(op.src, op.off)}))`;
   if (op.op === 'store_release') return `store_release(${ptr}, ${reg(op.src, valueWidth)})`;
