@@ -9,8 +9,12 @@ import { formatLlvm, LLVM_UNKNOWN } from './llvm-syntax.js';
 
 /**
  * Output syntax of the disassembler.
- * - `llvm`: exactly the instruction text of `llvm-objdump-19 -d --no-print-imm-hex`
- *   (ambiguous: `call 1` may be a helper or a local call).
+ * - `llvm`: exactly the instruction text of `llvm-objdump-19 -d --no-print-imm-hex`,
+ *   quirks included: with llvm-objdump's default features, 32-bit loads print with `r`
+ *   registers and 32-bit atomics other than add print as `<unknown>` (see `alu32`).
+ *   Lossy and ambiguous (`call 1` may be a helper or a local call, `ldind` drops its
+ *   immediate). Only load-acquire/store-release, which LLVM 19 cannot print, use
+ *   LLVM 21's text.
  * - `bpfkit`: the same syntax made unambiguous (docs/assembly-syntax.md); bpfkit's
  *   assembler reads it back to the same instructions.
  */
