@@ -26,6 +26,8 @@ export interface RunInput {
   budget?: number;
   /** Program-type specific state the helpers use (the skb, the xdp buffer, ...). */
   context?: unknown;
+  /** Iterations each frame's may_goto allows (default BPF_MAX_LOOPS, 8M, as in the kernel). */
+  mayGotoLoops?: number;
 }
 
 /** Per-run state shared with helpers. */
@@ -72,6 +74,7 @@ export class Machine {
   private readonly stackUsed = new Int32Array(MAX_CALL_FRAMES);
   private readonly mayGoto = new Float64Array(MAX_CALL_FRAMES);
   private running = false;
+  private mayGotoLoops = BPF_MAX_LOOPS;
   /** Registers saved around helper callbacks (bpf_loop), one buffer per frame depth. */
   private readonly callbackSave = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(32));
   /** The runtime this machine belongs to (maps, environment), for helpers. */
@@ -112,7 +115,8 @@ export class Machine {
       this.current = program;
       const entryDepth = program.stackDepth.get(0) ?? 32;
       this.stackUsed[0] = entryDepth;
-      this.mayGoto[0] = BPF_MAX_LOOPS;
+      this.mayGotoLoops = input.mayGotoLoops ?? BPF_MAX_LOOPS;
+      this.mayGoto[0] = this.mayGotoLoops;
       const frame = this.frames[0]!;
       frame.bytes.fill(0);
       this.lo[10] = AddressSpace.lo(MAX_BPF_STACK);
@@ -227,7 +231,7 @@ export class Machine {
     const nd = d + 1;
     this.depth = nd;
     this.stackUsed[nd] = used;
-    this.mayGoto[nd] = BPF_MAX_LOOPS;
+    this.mayGoto[nd] = this.mayGotoLoops;
     // Like the kernel, a callee's stack is not cleared: the verifier forbids reading
     // uninitialised stack, so only such (rejected) programs could observe old bytes.
     const frame = this.frames[nd]!;
