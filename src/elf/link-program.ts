@@ -1,6 +1,5 @@
 import type { BtfExt } from '../btf/ext.js';
 import type { Instruction } from '../isa/instruction.js';
-import { insnSlots } from '../isa/instruction.js';
 import { OP_CALL, OP_LDDW, PseudoCall, PseudoLd } from '../isa/opcodes.js';
 import type { RelocTarget } from './code-relocations.js';
 import { ElfError } from './errors.js';
@@ -26,6 +25,13 @@ export interface LinkInputs {
   ext?: BtfExt;
 }
 
+// Module-level copies: read once, not through the import binding on every instruction.
+const CALL = OP_CALL;
+const LDDW = OP_LDDW;
+const LOCAL_CALL = PseudoCall.LOCAL;
+const KFUNC_CALL = PseudoCall.KFUNC;
+const PSEUDO_FUNC = PseudoLd.FUNC;
+
 /** One function copied into the program, at `start` (slot). */
 interface Piece {
   fn: FunctionSymbol;
@@ -34,6 +40,12 @@ interface Piece {
   next: number;
   nextSlot: number;
   end: number;
+  /** The relocations of the function's section, by section slot. */
+  relocations: Map<number, RelocTarget> | undefined;
+}
+
+function where(fn: FunctionSymbol): string {
+  return `function ${fn.name} in section ${fn.code.section.index} (${fn.code.section.name})`;
 }
 
 /**
@@ -53,13 +65,18 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
   let slots = 0;
 
   const place = (fn: FunctionSymbol): Piece => {
-    const piece: Piece = { fn, start: slots, next: instructions.length, nextSlot: slots, end: 0 };
+    const piece: Piece = { fn, start: slots, next: instructions.length, nextSlot: slots, end: 0, relocations: inputs.relocations.get(fn.code.section.index) };
     placed.set(fn, slots);
     const src = fn.code.instructions;
     for (let i = fn.startIndex; i < fn.endIndex; i++) {
       const insn = src[i]!;
-      instructions.push({ ...insn });
-      slots += insnSlots(insn);
+      if (insn.code === LDDW) {
+        instructions.push({ code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm, imm2: insn.imm2 ?? 0 });
+        slots += 2;
+      } else {
+        instructions.push({ code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm });
+        slots += 1;
+      }
     }
     piece.end = instructions.length;
     pieces.push(piece);
@@ -76,11 +93,11 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
     const insn = instructions[piece.next]!;
     const slot = piece.nextSlot;
     piece.next++;
-    piece.nextSlot += insnSlots(insn);
+    piece.nextSlot += insn.code === LDDW ? 2 : 1;
     const fn = piece.fn;
     const sectionSlot = fn.startSlot + (slot - piece.start);
-    const target = inputs.relocations.get(fn.code.section.index)?.get(sectionSlot);
-    const where = () => `function ${fn.name} in section ${fn.code.section.index} (${fn.code.section.name})`;
+    const sectionRelocations = piece.relocations;
+    const target = sectionRelocations === undefined ? undefined : sectionRelocations.get(sectionSlot);
 
     let callee: { code: CodeSection; slot: number } | undefined;
     if (target) {
@@ -103,11 +120,11 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
         case 'kfunc':
           // clang marks kfunc calls as bpf-to-bpf calls; say what they are (libbpf does
           // the same). imm stays for the loader to replace with the kfunc's BTF id.
-          insn.src = PseudoCall.KFUNC;
+          insn.src = KFUNC_CALL;
           relocations.push({ kind: 'kfunc', slot, name: target.name, weak: target.weak });
           break;
       }
-    } else if (insn.code === OP_CALL && insn.src === PseudoCall.LOCAL) {
+    } else if (insn.code === CALL && insn.src === LOCAL_CALL) {
       // A call clang resolved itself: relative to this instruction, inside this section.
       callee = { code: fn.code, slot: sectionSlot + insn.imm + 1 };
     }
@@ -117,12 +134,12 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
     if (!calleeFn) {
       throw new ElfError(
         `instruction at slot ${sectionSlot} refers to slot ${callee.slot} of ${callee.code.section.name}, which is inside no function`,
-        where(),
+        where(fn),
         fn.code.section.offset + sectionSlot * 8,
       );
     }
     if (callee.code.indexAtSlot[callee.slot]! < 0) {
-      throw new ElfError(`instruction at slot ${sectionSlot} jumps into the middle of an lddw`, where(), fn.code.section.offset + sectionSlot * 8);
+      throw new ElfError(`instruction at slot ${sectionSlot} jumps into the middle of an lddw`, where(fn), fn.code.section.offset + sectionSlot * 8);
     }
     let start = placed.get(calleeFn);
     if (start === undefined) {
@@ -132,8 +149,8 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
     }
     const newTarget = start + (callee.slot - calleeFn.startSlot);
     insn.imm = newTarget - (slot + 1);
-    if (insn.code === OP_LDDW) {
-      insn.src = PseudoLd.FUNC;
+    if (insn.code === LDDW) {
+      insn.src = PSEUDO_FUNC;
       insn.imm2 = 0;
     }
   }
