@@ -142,8 +142,10 @@ export class AddressSpace {
   private invalid(hi: number, lo: number, off: number, size: number, pc: number): VmFault {
     const addr = address(hi, lo, off);
     const what = hi === 0 && lo === 0 ? 'NULL pointer dereference' : `address 0x${addr.toString(16)} is not in any region`;
-    const r = this.regions[hi & ID_MASK];
-    const note = r !== undefined && hi !== 0 ? ` (a stale pointer into a released ${r.kind} region)` : '';
+    const id = hi & ID_MASK;
+    const gen = (hi >>> ID_BITS) & GEN_MASK;
+    const used = id > 0 && id < this.generations.length && gen !== 0 && gen <= this.generations[id]!;
+    const note = used ? ' (a stale pointer into a released region)' : '';
     return new VmFault('invalid_pointer', `${what}${note}`, pc, addr, 'none', size);
   }
 

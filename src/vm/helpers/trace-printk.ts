@@ -61,7 +61,10 @@ export const tracePrintk: HelperFn = (m) => {
   const bytes = m.argBytes(1, size, false);
   const nul = bytes.indexOf(0);
   if (nul < 0) return m.retNumber(-22);
-  const text = formatPrintk(m, new TextDecoder().decode(bytes.subarray(0, nul)), [3, 4, 5]);
+  const fmt = new TextDecoder().decode(bytes.subarray(0, nul));
+  // The kernel refuses formats with more conversions than its three arguments.
+  if ((fmt.replace(/%%/g, '').match(/%/g) ?? []).length > 3) return m.retNumber(-22);
+  const text = formatPrintk(m, fmt, [3, 4, 5]);
   m.runtime.env.traceLog.push(text.endsWith('\n') ? text.slice(0, -1) : text);
   m.retNumber(new TextEncoder().encode(text).length);
 };
