@@ -112,6 +112,7 @@ async function up(args: string[]): Promise<number> {
     agent.stop();
     throw e;
   }
+  log(`links ${agent.linkIds().join(',')}`);
   log(`ready (pid ${process.pid})`);
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -1,0 +1,136 @@
+/**
+ * The bypass on the real kernel, driven through `bpfkit mesh up` as a child process:
+ * connections in the test's cgroup are redirected byte-exact under load, sockets
+ * outside it are never inserted, a policy change reaches connections already bypassed,
+ * bad input changes nothing, and status/metrics report what happened.
+ */
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeKernel } from '../kernel/support.js';
+import { MeshMaps } from '../../src/mesh/maps.js';
+import { clientResult, MeshEnv } from './support.js';
+
+describeKernel('mesh bypass (kernel)', () => {
+  let env: MeshEnv;
+  let metrics: string;
+
+  beforeAll(async () => {
+    env = new MeshEnv('bypass');
+    const { proc } = await env.startAgent();
+    metrics = (await proc.line(/^mesh: metrics on (http:\/\/[^/]+)\/metrics/))[1]!;
+  }, 120_000);
+
+  afterAll(async () => {
+    await env?.cleanup();
+  }, 60_000);
+
+  /** Per-connection counters of the sockets with these local ports (client side) and their peers. */
+  function connectionsOf(ports: number[]) {
+    using maps = MeshMaps.fromPins(env.pinRoot);
+    const all = maps.connections();
+    const clients = all.filter((c) => c.role === 'client' && ports.includes(c.localPort));
+    const servers = all.filter((c) => c.role === 'server' && clients.some((k) => k.peerCookie === c.cookie));
+    return { clients, servers };
+  }
+
+  it('redirects every connection in its cgroup, 200 at once, 1 B-1 MiB both ways with half-closes, byte-exact', async () => {
+    const server = await env.peerServer(env.cgroup);
+    const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', '200', '--rounds', '3', '--max-size', String(1 << 20), '--hold']);
+    const ports = (await client.line(/^holding ([\d,]+)/, 180_000))[1]!.split(',').map(Number);
+    const { clients, servers } = connectionsOf(ports);
+    expect(clients).toHaveLength(200);
+    expect(servers).toHaveLength(200);
+    for (const c of [...clients, ...servers]) {
+      expect(c.state).toBe('redirect');
+      expect(c.redirectedBytes).toBeGreaterThan(0n);
+      expect(c.passedBytes).toBe(0n);
+    }
+    client.send('close');
+    const result = await clientResult(client);
+    expect(result).toMatchObject({ ok: true, errors: 0, frames: 600 });
+    server.proc.kill();
+  }, 240_000);
+
+  it('never inserts sockets outside the chosen cgroup', async () => {
+    const outside = env.makeCgroup(`bpfkit-test-mesh-outside-${process.pid}`);
+    using maps = MeshMaps.fromPins(env.pinRoot);
+    const before = maps.counters();
+    const server = await env.peerServer(outside);
+    const client = env.peerClient(outside, '127.0.0.1', server.port, ['--conns', '20', '--rounds', '2', '--max-size', '65536', '--hold']);
+    const ports = (await client.line(/^holding ([\d,]+)/, 60_000))[1]!.split(',').map(Number);
+    const known = maps.connections().filter((c) => ports.includes(c.localPort) || ports.includes(c.remotePort));
+    expect(known).toEqual([]);
+    const after = maps.counters();
+    expect(after.inserted).toBe(before.inserted);
+    expect(after.redirected_bytes).toBe(before.redirected_bytes);
+    client.send('close');
+    expect((await clientResult(client)).ok).toBe(true);
+    server.proc.kill();
+  }, 120_000);
+
+  it('a policy change reaches connections already bypassed: they fall back to TCP with every byte intact', async () => {
+    const server = await env.peerServer(env.cgroup);
+    const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', '10', '--rounds', '4', '--max-size', '262144', '--pause-after', '2', '--hold']);
+    const ports = (await client.line(/^paused ([\d,]+)/, 60_000))[1]!.split(',').map(Number);
+    const early = connectionsOf(ports);
+    expect(early.clients).toHaveLength(10);
+    for (const c of [...early.clients, ...early.servers]) expect(c.redirectedBytes).toBeGreaterThan(0n);
+
+    const file = `/tmp/bpfkit-test-mesh-policy-${process.pid}.json`;
+    writeFileSync(file, JSON.stringify({ enabled: false }));
+    env.onCleanup(() => writeFileSync(file, ''));
+    const applied = env.cli(['mesh', 'policy', file, '--pin-root', env.pinRoot]);
+    expect(applied.stderr).toBe('');
+    expect(applied.status).toBe(0);
+
+    client.send('go');
+    await client.line(/^holding/, 60_000);
+    const late = connectionsOf(ports);
+    for (const c of [...late.clients, ...late.servers]) {
+      expect(c.state).toBe('tcp');
+      expect(c.passedBytes).toBeGreaterThan(0n);
+      expect(c.redirectedBytes).toBe(early.clients.concat(early.servers).find((e) => e.cookie === c.cookie)!.redirectedBytes);
+    }
+    client.send('close');
+    expect(await clientResult(client)).toMatchObject({ ok: true, frames: 40 });
+    server.proc.kill();
+
+    writeFileSync(file, JSON.stringify({ enabled: true }));
+    expect(env.cli(['mesh', 'policy', file, '--pin-root', env.pinRoot]).status).toBe(0);
+  }, 120_000);
+
+  it('a malformed policy file or flag is a clear error and changes nothing', () => {
+    using maps = MeshMaps.fromPins(env.pinRoot);
+    const generation = maps.generation();
+    const file = `/tmp/bpfkit-test-mesh-bad-${process.pid}.json`;
+    writeFileSync(file, JSON.stringify({ enabled: true, ports: { include: ['80-70'] } }));
+    const bad = env.cli(['mesh', 'policy', file, '--pin-root', env.pinRoot]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/ports\.include\[0\]/);
+    writeFileSync(file, '{ not json');
+    expect(env.cli(['mesh', 'policy', file, '--pin-root', env.pinRoot]).stderr).toMatch(/not valid JSON/);
+    const flag = env.cli(['mesh', 'up', '--cgroup', env.cgroup, '--pin-root', env.pinRoot, '--accept-fault', 'nonsense']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toMatch(/--accept-fault nonsense: unknown fault/);
+    const unknown = env.cli(['mesh', 'status', '--frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/frobnicate/);
+    expect(maps.generation()).toBe(generation);
+    expect(maps.enabled()).toBe(true);
+  }, 60_000);
+
+  it('status and /metrics report the counters summed over CPUs, /healthz answers, status shows the accepted fault', async () => {
+    const status = env.cli(['mesh', 'status', '--json', '--connections', '--pin-root', env.pinRoot]);
+    expect(status.status).toBe(0);
+    const report = JSON.parse(status.stdout) as { acceptedFaults: string[]; counters: Record<string, number>; agent: { pid: number } | null };
+    expect(report.acceptedFaults).toContain('splice');
+    expect(report.agent).not.toBeNull();
+    expect(report.counters.redirected_bytes).toBeGreaterThan(0);
+    const text = await (await fetch(`${metrics}/metrics`)).text();
+    const value = Number(/^bpfkit_mesh_redirected_bytes_total (\d+)$/m.exec(text)?.[1]);
+    expect(value).toBeGreaterThanOrEqual(report.counters.redirected_bytes!);
+    expect(text).toMatch(/bpfkit_mesh_accepted_fault\{fault="splice"\} 1/);
+    const health = await fetch(`${metrics}/healthz`);
+    expect(health.status).toBe(200);
+  }, 60_000);
+});
