@@ -18,3 +18,20 @@ export { NativeAddonError } from './native.js';
 export { possibleCpus } from './cpus.js';
 export { isPerCpu, mapKind, type MapKind } from './map-kinds.js';
 export { RingBufferReader } from './ring-buffer.js';
+export { KernelLink, LegacyAttachment } from './link.js';
+export {
+  attachCgroup,
+  attachXdp,
+  attachTcx,
+  attachNetns,
+  attachSockMap,
+  attachTracing,
+  attachRawTracepoint,
+  attachPerfEvent,
+  attachTracepoint,
+  attachNetfilter,
+  attachSocketFilter,
+  interfaceIndex,
+} from './attach.js';
+export { openPerfEvent, PerfType, PerfSoftware, type PerfEventOptions } from './perf-event.js';
+export { tracepointId, tracefsRoot } from './tracefs.js';

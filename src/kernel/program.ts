@@ -23,14 +23,17 @@ export class KernelProgram implements BpfProgram {
   readonly type: number;
   /** The verifier's log, when the program was loaded with a log level. */
   readonly verifierLog: string;
+  /** The attach type given at load (undefined when none was, or for programs opened by fd/pin/id). */
+  readonly expectedAttachType: number | undefined;
   readonly #fd: OwnedFd;
 
   /** Take ownership of a program fd. Use KernelProgram.load() or the static openers. */
-  constructor(fd: number, name: string, type: number, verifierLog = '') {
+  constructor(fd: number, name: string, type: number, verifierLog = '', expectedAttachType?: number) {
     this.#fd = new OwnedFd(fd);
     this.name = name;
     this.type = type;
     this.verifierLog = verifierLog;
+    this.expectedAttachType = expectedAttachType;
   }
 
   /** Load a program into the kernel. @throws VerifierError with the whole verifier log. */
@@ -38,7 +41,8 @@ export class KernelProgram implements BpfProgram {
     const { fd, log } = loadProgram(options);
     try {
       const info = objectInfo(fd, ProgInfoLayout);
-      return new KernelProgram(fd, options.name ?? readString(ProgInfoLayout, info, 'name'), readField(ProgInfoLayout, info, 'type'), log);
+      const name = options.name ?? readString(ProgInfoLayout, info, 'name');
+      return new KernelProgram(fd, name, readField(ProgInfoLayout, info, 'type'), log, options.expectedAttachType);
     } catch (error) {
       native().close(fd);
       throw error;

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allAttrLayouts } from '../../src/kernel/bpf-attr.js';
 import { allInfoLayouts } from '../../src/kernel/bpf-info.js';
+import { allRecordLayouts } from '../../src/kernel/bpf-records.js';
+import { PerfEventAttr } from '../../src/kernel/perf-event.js';
 import type { StructLayout } from '../../src/kernel/layout.js';
 
 const header = '/usr/include/linux/bpf.h';
@@ -23,13 +25,14 @@ interface Probe {
 }
 
 /** Line of probe.c (1-based) holding the first printf. */
-const FIRST_PROBE_LINE = 6;
+const FIRST_PROBE_LINE = 7;
 
 function probeProgram(list: Probe[]): string {
   return [
     '#include <stdio.h>',
     '#include <stddef.h>',
     '#include <linux/bpf.h>',
+    '#include <linux/perf_event.h>',
     '#define SIZEOF_MEMBER(T, m) sizeof(((T *)0)->m)',
     'int main(void) {',
     ...list.map((p) => `  printf("%zu %zu\\n", offsetof(${p.expr}), SIZEOF_MEMBER(${p.expr}));`),
@@ -61,8 +64,8 @@ function probes(layouts: StructLayout[], headerText: string): Probe[] {
 
 describe.skipIf(!haveHeader)('syscall layouts match the UAPI header', () => {
   it('every field has the C offset and size', () => {
-    const text = readFileSync(header, 'utf8');
-    const list = probes([...allAttrLayouts, ...allInfoLayouts], text);
+    const text = readFileSync(header, 'utf8') + readFileSync('/usr/include/linux/perf_event.h', 'utf8');
+    const list = probes([...allAttrLayouts, ...allInfoLayouts, ...allRecordLayouts, PerfEventAttr], text);
     expect(list.length).toBeGreaterThan(100);
     const dir = mkdtempSync(join(tmpdir(), 'bpfkit-layout-'));
     try {

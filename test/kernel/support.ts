@@ -2,7 +2,9 @@
  * Shared helpers for kernel tests: whether bpf() can be used here, fd counting, and
  * scratch cgroups/namespaces that are always removed.
  */
-import { readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe } from 'vitest';
 import { inCI } from '../support/clang.js';
 import { BpfCmd, MapCreateAttr } from '../../src/kernel/bpf-attr.js';
@@ -53,4 +55,81 @@ export function readU32(b: Uint8Array, at = 0): number {
 }
 export function readU64(b: Uint8Array, at = 0): bigint {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at, true);
+}
+
+/** Where cgroup v2 is mounted (from /proc/mounts). */
+export function cgroup2Mount(): string {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const [, where, type] = line.split(' ');
+    if (type === 'cgroup2' && where) return where;
+  }
+  throw new Error('no cgroup2 mount in /proc/mounts');
+}
+
+let scratchCount = 0;
+
+/**
+ * A child cgroup of our own under the cgroup2 mount (never the root cgroup), removed by
+ * `remove()` (it must be empty by then: only short-lived children are moved into it).
+ */
+export function scratchCgroup(): { path: string; remove(): void } {
+  const path = join(cgroup2Mount(), `bpfkit-test-${process.pid}-${scratchCount++}`);
+  mkdirSync(path);
+  return {
+    path,
+    remove() {
+      if (existsSync(path)) rmdirSync(path);
+    },
+  };
+}
+
+/** Run a shell command in a child process that first moves itself into `cgroup`. */
+export function runInCgroup(cgroup: string, command: string): string {
+  const r = spawnSync('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec ${command}`], { encoding: 'utf8' });
+  return `${r.stdout}${r.stderr}`;
+}
+
+/**
+ * A network namespace with a veth pair: `outside` stays in this namespace (10.213.N.1/30),
+ * `inside` moves into the namespace (10.213.N.2/30). `remove()` deletes both.
+ */
+export function scratchVeth(): { netns: string; outside: string; inside: string; outsideIp: string; insideIp: string; remove(): void } {
+  const n = (process.pid + scratchCount++) % 250;
+  const netns = `bpfkit-${process.pid}-${n}`;
+  const outside = `bk${process.pid % 100000}o${n}`.slice(0, 15);
+  const inside = `bk${process.pid % 100000}i${n}`.slice(0, 15);
+  const outsideIp = `10.213.${n}.1`;
+  const insideIp = `10.213.${n}.2`;
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+  ip('netns', 'add', netns);
+  try {
+    ip('link', 'add', outside, 'type', 'veth', 'peer', 'name', inside);
+    ip('link', 'set', inside, 'netns', netns);
+    ip('addr', 'add', `${outsideIp}/30`, 'dev', outside);
+    ip('link', 'set', outside, 'up');
+    ip('netns', 'exec', netns, 'ip', 'addr', 'add', `${insideIp}/30`, 'dev', inside);
+    ip('netns', 'exec', netns, 'ip', 'link', 'set', inside, 'up');
+    ip('netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up');
+  } catch (error) {
+    spawnSync('ip', ['link', 'del', outside]);
+    spawnSync('ip', ['netns', 'del', netns]);
+    throw error;
+  }
+  return {
+    netns,
+    outside,
+    inside,
+    outsideIp,
+    insideIp,
+    remove() {
+      spawnSync('ip', ['link', 'del', outside]);
+      spawnSync('ip', ['netns', 'del', netns]);
+    },
+  };
+}
+
+/** Send `count` UDP datagrams from inside `netns` to `ip:port`. */
+export function sendUdpFrom(netns: string, ip: string, port: number, count: number): void {
+  const script = `import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(${count}): s.sendto(b'x'*32, ('${ip}', ${port}))`;
+  execFileSync('ip', ['netns', 'exec', netns, 'python3', '-c', script], { stdio: 'pipe' });
 }
