@@ -15,6 +15,9 @@ export type RelocTarget =
   | { kind: 'ksym'; name: string; isFunction: boolean; weak: boolean }
   | { kind: 'kfunc'; name: string; weak: boolean };
 
+/** Relocation targets of one section, indexed by slot (undefined: not relocated). */
+export type RelocTable = Array<RelocTarget | undefined>;
+
 /** Finds the map a symbol in a map section names: (section index, byte offset) -> map name. */
 export type MapLocator = (sectionIndex: number, offset: number) => string | undefined;
 
@@ -28,10 +31,11 @@ export function collectCodeRelocations(
   code: Map<number, CodeSection>,
   externs: Externs,
   findMap: MapLocator,
-): Map<number, Map<number, RelocTarget>> {
-  const out = new Map<number, Map<number, RelocTarget>>();
+): Map<number, RelocTable> {
+  const out = new Map<number, RelocTable>();
   for (const [index, cs] of code) {
-    const targets = new Map<number, RelocTarget>();
+    // A dense table: the linker looks up every instruction, and array indexing beats a Map.
+    const targets: RelocTable = new Array<RelocTarget | undefined>(cs.section.size / 8).fill(undefined);
     out.set(index, targets);
     const rel = ctx.relocations.get(index);
     if (!rel) continue;
@@ -61,12 +65,12 @@ export function collectCodeRelocations(
         const e = ext!;
         if (isCall) {
           if (e.kind !== 'ksym') fail(`call to kconfig extern ${s.name}`);
-          targets.set(slot, { kind: 'kfunc', name: s.name, weak: e.weak });
+          targets[slot] = { kind: 'kfunc', name: s.name, weak: e.weak };
         } else if (e.kind === 'kconfig') {
-          targets.set(slot, { kind: 'kconfig', name: s.name });
+          targets[slot] = { kind: 'kconfig', name: s.name };
         } else {
           const isFunction = s.type === SymbolType.FUNC || (ctx.btf !== undefined && e.typeId !== undefined && ctx.btf.typeById(e.typeId).kind === 'func');
-          targets.set(slot, { kind: 'ksym', name: s.name, isFunction, weak: e.weak });
+          targets[slot] = { kind: 'ksym', name: s.name, isFunction, weak: e.weak };
         }
         return;
       }
@@ -80,26 +84,26 @@ export function collectCodeRelocations(
         if (role !== 'program') fail(`call to ${s.name || 'section ' + s.sectionIndex}, which is not in an executable section`);
         if (s.value % 8 !== 0) fail(`call target ${s.name} is not instruction-aligned`);
         // libbpf: sub_insn_idx = sym_off / 8 + imm + 1 (imm is -1 for function symbols).
-        targets.set(slot, { kind: 'subprog', section: s.sectionIndex, slot: s.value / 8 + insn.imm + 1, call: true });
+        targets[slot] = { kind: 'subprog', section: s.sectionIndex, slot: s.value / 8 + insn.imm + 1, call: true };
         return;
       }
       if (role === 'program') {
         if (s.value % 8 !== 0 || insn.imm % 8 !== 0) fail(`function address ${s.name} + ${insn.imm} is not instruction-aligned`);
-        targets.set(slot, { kind: 'subprog', section: s.sectionIndex, slot: s.value / 8 + insn.imm / 8, call: false });
+        targets[slot] = { kind: 'subprog', section: s.sectionIndex, slot: s.value / 8 + insn.imm / 8, call: false };
         return;
       }
       if (role === 'btf-maps' || role === 'legacy-maps') {
         const offset = s.value + (sectionSymbol ? insn.imm : 0);
         const map = findMap(s.sectionIndex, offset);
         if (!map) fail(`no map is defined at offset ${offset} of ${targetSection!.name}`);
-        targets.set(slot, { kind: 'map', map: map! });
+        targets[slot] = { kind: 'map', map: map! };
         return;
       }
       if (role === 'data' || role === 'rodata' || role === 'bss') {
         // libbpf: value offset = imm + st_value (section symbols carry the offset in imm).
         const offset = s.value + insn.imm;
         if (offset < 0 || offset > targetSection!.size) fail(`offset ${offset} is outside ${targetSection!.name} (${targetSection!.size} bytes)`);
-        targets.set(slot, { kind: 'map_value', map: targetSection!.name, offset });
+        targets[slot] = { kind: 'map_value', map: targetSection!.name, offset };
         return;
       }
       fail(`lddw of ${s.name || 'section ' + targetSection!.name}, which is neither a map, global data nor code`);

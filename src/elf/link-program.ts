@@ -1,7 +1,7 @@
 import type { BtfExt } from '../btf/ext.js';
 import type { Instruction } from '../isa/instruction.js';
 import { OP_CALL, OP_LDDW, PseudoCall, PseudoLd } from '../isa/opcodes.js';
-import type { RelocTarget } from './code-relocations.js';
+import type { RelocTable } from './code-relocations.js';
 import { ElfError } from './errors.js';
 import { functionAt, type CodeSection, type FunctionSymbol } from './functions.js';
 import type { CoreRelocation, FuncInfo, LineInfo, Relocation } from './object-spec.js';
@@ -21,7 +21,7 @@ export interface LinkedProgram {
 /** Read-only inputs the linker needs, shared by every program of an object. */
 export interface LinkInputs {
   code: Map<number, CodeSection>;
-  relocations: Map<number, Map<number, RelocTarget>>;
+  relocations: Map<number, RelocTable>;
   ext?: BtfExt;
 }
 
@@ -41,7 +41,7 @@ interface Piece {
   nextSlot: number;
   end: number;
   /** The relocations of the function's section, by section slot. */
-  relocations: Map<number, RelocTarget> | undefined;
+  relocations: RelocTable | undefined;
 }
 
 function where(fn: FunctionSymbol): string {
@@ -97,7 +97,7 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
     const fn = piece.fn;
     const sectionSlot = fn.startSlot + (slot - piece.start);
     const sectionRelocations = piece.relocations;
-    const target = sectionRelocations === undefined ? undefined : sectionRelocations.get(sectionSlot);
+    const target = sectionRelocations === undefined ? undefined : sectionRelocations[sectionSlot];
 
     let callee: { code: CodeSection; slot: number } | undefined;
     if (target) {
@@ -173,40 +173,50 @@ function moveExtInfo(ext: BtfExt, pieces: Piece[], out: LinkedProgram): void {
   for (const p of pieces) {
     const section = p.fn.code.section.name;
     const shift = p.start - p.fn.startSlot;
-    for (const r of inRange(ext.funcInfo.get(section), p.fn.startSlot, p.fn.endSlot)) {
-      out.funcInfo.push({ slot: r.slot + shift, typeId: r.typeId });
+    const { startSlot, endSlot } = p.fn;
+    const funcs = ext.funcInfo.get(section);
+    if (funcs) {
+      for (let i = firstAtOrAfter(funcs, startSlot); i < funcs.length && funcs[i]!.slot < endSlot; i++) {
+        const r = funcs[i]!;
+        out.funcInfo.push({ slot: r.slot + shift, typeId: r.typeId });
+      }
     }
-    for (const r of inRange(ext.lineInfo.get(section), p.fn.startSlot, p.fn.endSlot)) {
-      out.lineInfo.push({
-        slot: r.slot + shift,
-        fileName: r.fileName,
-        line: r.line,
-        lineNumber: r.lineNumber,
-        column: r.column,
-        fileNameOff: r.fileNameOff,
-        lineOff: r.lineOff,
-        lineCol: r.lineCol,
-      });
+    const lines = ext.lineInfo.get(section);
+    if (lines) {
+      for (let i = firstAtOrAfter(lines, startSlot); i < lines.length && lines[i]!.slot < endSlot; i++) {
+        const r = lines[i]!;
+        out.lineInfo.push({
+          slot: r.slot + shift,
+          fileName: r.fileName,
+          line: r.line,
+          lineNumber: r.lineNumber,
+          column: r.column,
+          fileNameOff: r.fileNameOff,
+          lineOff: r.lineOff,
+          lineCol: r.lineCol,
+        });
+      }
     }
-    for (const r of inRange(ext.coreRelos.get(section), p.fn.startSlot, p.fn.endSlot)) {
-      out.coreRelocations.push({ slot: r.slot + shift, typeId: r.typeId, accessString: r.accessString, kind: r.kind });
+    const core = ext.coreRelos.get(section);
+    if (core) {
+      for (let i = firstAtOrAfter(core, startSlot); i < core.length && core[i]!.slot < endSlot; i++) {
+        const r = core[i]!;
+        out.coreRelocations.push({ slot: r.slot + shift, typeId: r.typeId, accessString: r.accessString, kind: r.kind });
+      }
     }
   }
 }
 
-/** Records with start <= slot < end; lists are sorted by slot (see sortExtRecords). */
-function inRange<T extends { slot: number }>(list: T[] | undefined, start: number, end: number): T[] {
-  if (!list || list.length === 0) return [];
+/** Index of the first record with slot >= `slot` in a list sorted by slot (see sortExtRecords). */
+function firstAtOrAfter(list: ReadonlyArray<{ slot: number }>, slot: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (list[mid]!.slot < start) lo = mid + 1;
+    if (list[mid]!.slot < slot) lo = mid + 1;
     else hi = mid;
   }
-  const out: T[] = [];
-  for (let i = lo; i < list.length && list[i]!.slot < end; i++) out.push(list[i]!);
-  return out;
+  return lo;
 }
 
 /** Sort every BTF.ext record list by slot (clang emits them sorted; this makes sure). */
