@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OP_CALL, PseudoCall } from '../../src/isa/opcodes.js';
+import { OP_CALL, PseudoCall, PseudoLd } from '../../src/isa/opcodes.js';
 import { slotOffsets } from '../../src/isa/instruction.js';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/object-spec.js';
@@ -72,12 +72,30 @@ function calleesOf(fn: Fn, fns: Fn[], little: boolean): string[] {
   return out;
 }
 
+/** Functions whose address an lddw takes (callbacks), as relocated in llvm-objdump's listing. */
+function addressTakenBy(fn: Fn, fns: Fn[], little: boolean): string[] {
+  const out: string[] = [];
+  for (const i of fn.insns) {
+    if (i.bytes[0] !== 0x18 || !i.reloc) continue;
+    const named = fns.find((f) => f.name === i.reloc!.symbol);
+    if (named) {
+      out.push(named.name);
+      continue;
+    }
+    const imm = new DataView(Uint8Array.from(i.bytes).buffer).getInt32(4, little);
+    const slot = imm / 8;
+    const target = fns.find((f) => f.section === i.reloc!.symbol && f.start <= slot && slot < f.end);
+    if (target) out.push(target.name);
+  }
+  return out;
+}
+
 function closure(entry: Fn, fns: Fn[], little: boolean): Set<string> {
   const seen = new Set<string>();
   const work = [entry];
   while (work.length > 0) {
     const f = work.pop()!;
-    for (const c of calleesOf(f, fns, little)) {
+    for (const c of [...calleesOf(f, fns, little), ...addressTakenBy(f, fns, little)]) {
       if (c === entry.name || seen.has(c)) continue;
       seen.add(c);
       work.push(fns.find((x) => x.name === c)!);
@@ -165,6 +183,23 @@ describe.each(variants)('loadObjectSpec on programs.c, %s', (_label, options) =>
       for (const i of entry.insns) {
         if (i.bytes[0] !== 0x18 || !i.reloc) continue;
         const r = p.relocations.find((x) => x.slot === i.slot - entry.start);
+        const codeTarget = fns.some((f) => f.name === i.reloc!.symbol) || fns.some((f) => f.section === i.reloc!.symbol);
+        if (codeTarget) {
+          // A callback's address: linked like a call, as an lddw with src = PSEUDO_FUNC.
+          expect(r).toBeUndefined();
+          const offsets = slotOffsets(p.instructions);
+          const insn = p.instructions[offsets.indexOf(i.slot - entry.start)]!;
+          expect(insn.src).toBe(PseudoLd.FUNC);
+          const start = offsets[0]! + insn.imm + 1 + (i.slot - entry.start);
+          let at = 0;
+          const names = [entry, ...p.subprograms.map((n) => fns.find((f) => f.name === n)!)].map((f) => {
+            const s0 = at;
+            at += f.end - f.start;
+            return [s0, f.name] as const;
+          });
+          expect(names.find(([s0]) => s0 === start)?.[1]).toBe(addressTakenBy({ ...entry, insns: [i] }, fns, !bigEndian)[0]);
+          continue;
+        }
         expect(r, `${p.name} slot ${i.slot}`).toBeDefined();
         const sym = symbols.find((s) => s.name === i.reloc!.symbol);
         const symSection = sym && sym.section > 0 && sym.section < sections.length ? sections[sym.section]!.name : undefined;
