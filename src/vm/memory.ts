@@ -15,7 +15,8 @@ export const REGION_BASE = 0x1000_0000;
 export const MAX_REGION_SIZE = 0x6000_0000;
 
 const ID_BITS = 20;
-const ID_MASK = (1 << ID_BITS) - 1;
+/** Mask of a pointer's high word that gives the region's slot in {@link AddressSpace.table}. */
+export const ID_MASK = (1 << ID_BITS) - 1;
 const GEN_MASK = 0x7ff;
 
 /** What a region holds; it names the region in faults. */
@@ -78,7 +79,8 @@ export interface Pointer {
 }
 
 export class AddressSpace {
-  private readonly regions: (Region | undefined)[] = [undefined];
+  /** Regions by slot (the interpreter's fast path reads it directly). */
+  readonly table: (Region | undefined)[] = [undefined];
   private readonly generations: number[] = [0];
   private readonly free: number[] = [];
   /** Offset inside the region found by the last {@link resolve}. */
@@ -89,30 +91,30 @@ export class AddressSpace {
     if (region.size > MAX_REGION_SIZE) throw new RangeError(`region ${region.name} is ${region.size} bytes; the vm maps at most ${MAX_REGION_SIZE}`);
     let id = this.free.pop();
     if (id === undefined) {
-      id = this.regions.length;
+      id = this.table.length;
       if (id > ID_MASK) throw new RangeError(`the vm address space holds at most ${ID_MASK} regions`);
-      this.regions.push(undefined);
+      this.table.push(undefined);
       this.generations.push(0);
     }
     const gen = (this.generations[id]! + 1) & GEN_MASK;
     this.generations[id] = gen;
     region.hi = (gen << ID_BITS) | id;
-    this.regions[id] = region;
+    this.table[id] = region;
     return region;
   }
 
   /** Unmap a region: every pointer into it becomes invalid. */
   remove(region: Region): void {
     const id = region.hi & ID_MASK;
-    if (region.hi === 0 || this.regions[id] !== region) return;
-    this.regions[id] = undefined;
+    if (region.hi === 0 || this.table[id] !== region) return;
+    this.table[id] = undefined;
     region.hi = 0;
     this.free.push(id);
   }
 
   /** The live region a pointer's high word names, if any. */
   regionOf(hi: number): Region | undefined {
-    const r = this.regions[hi & ID_MASK];
+    const r = this.table[hi & ID_MASK];
     return r !== undefined && r.hi === hi ? r : undefined;
   }
 
@@ -126,7 +128,7 @@ export class AddressSpace {
    * the offset inside it in {@link offset}. Faults precisely otherwise.
    */
   resolve(hi: number, lo: number, off: number, size: number, write: boolean, pc: number): Region {
-    const r = this.regions[hi & ID_MASK];
+    const r = this.table[hi & ID_MASK];
     const o = (lo >>> 0) + off - REGION_BASE;
     if (r === undefined || r.hi !== hi) throw this.invalid(hi, lo, off, size, pc);
     if (o < 0 || o + size > r.size) {

@@ -43,6 +43,12 @@ export function testRunProgram(rt: VmRuntime, prog: LoadedProgram, options: Test
     if (l2 !== undefined || prog.type === ProgType.XDP) {
       const data = options.data ?? new Uint8Array(0);
       if (data.length < ETH_HLEN) throw new VmErrnoError('EINVAL', `test run data is ${data.length} bytes; packet programs need at least an Ethernet header (14)`);
+      if (l2 !== undefined) {
+        // bpf_prog_test_run_skb refuses IP frames too short for their network header.
+        const type = (data[12]! << 8) | data[13]!;
+        const need = type === 0x0800 ? 20 : type === 0x86dd ? 40 : 0;
+        if (data.length < ETH_HLEN + need) throw new VmErrnoError('EINVAL', `test run data is ${data.length} bytes; an ${need === 20 ? 'IPv4' : 'IPv6'} frame needs at least ${ETH_HLEN + need}`);
+      }
       const pkt = new PacketBuffer(rt.memory, data);
       cleanup.push(() => pkt.release());
       if (prog.type === ProgType.XDP) {
