@@ -11,6 +11,8 @@ import type { Btf } from '../btf/btf.js';
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
 import { MapFlags, MapType } from '../uapi/index.js';
 import { attachBtfId, needsAttachBtfId } from './attach-btf.js';
+import { autoAttach, canAutoAttach } from './auto-attach.js';
+import type { KernelLink } from './link.js';
 import { KernelBtf } from './btf-object.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './errors.js';
@@ -42,12 +44,42 @@ export class KernelCollection implements Collection {
   readonly backend = 'kernel' as const;
   readonly maps: ReadonlyMap<string, KernelMap>;
   readonly programs: ReadonlyMap<string, KernelProgram>;
+  readonly #spec: ObjectSpec;
   readonly #owned: Disposable[];
+  readonly #links: KernelLink[] = [];
 
-  constructor(maps: Map<string, KernelMap>, programs: Map<string, KernelProgram>, owned: Disposable[]) {
+  constructor(spec: ObjectSpec, maps: Map<string, KernelMap>, programs: Map<string, KernelProgram>, owned: Disposable[]) {
+    this.#spec = spec;
     this.maps = maps;
     this.programs = programs;
     this.#owned = owned;
+  }
+
+  /**
+   * Attach program `name` where its section name says (tracepoints, raw tracepoints,
+   * tp_btf/fentry/fexit/lsm). The link belongs to the collection: close() detaches it,
+   * and so does closing the link.
+   */
+  attach(name: string): KernelLink {
+    const program = this.program(name);
+    const spec = this.#spec.programs.find((p) => p.name === name)!;
+    const link = autoAttach(program, spec);
+    this.#links.push(link);
+    return link;
+  }
+
+  /** Attach every program whose section name says where; returns the links (owned by the collection). */
+  attachAll(): KernelLink[] {
+    return this.#spec.programs.filter((p) => this.programs.has(p.name) && canAutoAttach(p)).map((p) => this.attach(p.name));
+  }
+
+  /** The current bytes of global variable `name` (read from its data map). */
+  variable(name: string): Uint8Array {
+    const variable = this.#spec.variables.find((v) => v.name === name && v.linkage === 'global') ?? this.#spec.variables.find((v) => v.name === name);
+    if (!variable) throw new Error(`no global variable ${name} (variables: ${this.#spec.variables.map((v) => v.name).join(', ') || 'none'})`);
+    const value = this.map(variable.map).lookup(new Uint8Array(4));
+    if (!value) throw new Error(`map ${variable.map} holds no value`);
+    return value.slice(variable.offset, variable.offset + variable.size);
   }
 
   /** The map named `name`. @throws Error naming the maps there are. */
@@ -66,6 +98,7 @@ export class KernelCollection implements Collection {
 
   /** Release every map and program this collection created. Pinned maps live on in bpffs. */
   close(): void {
+    for (const link of this.#links.splice(0)) link.close();
     for (const d of this.#owned.splice(0).reverse()) d[Symbol.dispose]();
   }
 
@@ -166,7 +199,7 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
       owned.splice(owned.indexOf(btf), 1);
       btf.close();
     }
-    return new KernelCollection(maps, programs, owned);
+    return new KernelCollection(spec, maps, programs, owned);
   } catch (error) {
     for (const d of owned.reverse()) d[Symbol.dispose]();
     for (const pin of newPins) if (existsSync(pin)) unlinkSync(pin);

@@ -35,3 +35,4 @@ export {
 } from './attach.js';
 export { openPerfEvent, PerfType, PerfSoftware, type PerfEventOptions } from './perf-event.js';
 export { tracepointId, tracefsRoot } from './tracefs.js';
+export { autoAttach, canAutoAttach } from './auto-attach.js';

@@ -151,7 +151,10 @@ function loadError(errno: number, name: string, typeLabel: string, log: string):
   }
   const hint =
     errno === Errno.EPERM
-      ? 'needs root or CAP_BPF, plus CAP_PERFMON for tracing or CAP_NET_ADMIN for networking program types'
+      ? process.getuid?.() === 0
+        ? 'this process is root, so something beyond capabilities refuses it: kernel lockdown (/sys/kernel/security/lockdown), ' +
+          'a seccomp or sandbox policy, or for fentry/fexit/lsm a kernel that may not patch its functions (ftrace direct calls)'
+        : 'needs root or CAP_BPF, plus CAP_PERFMON for tracing or CAP_NET_ADMIN for networking program types'
       : errno === Errno.EINVAL
         ? 'the kernel refused the attributes before verifying: check the program type, expected attach type, flags and attach target'
         : undefined;

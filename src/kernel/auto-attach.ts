@@ -1,0 +1,36 @@
+/**
+ * Attaching a program from its section name, as libbpf's auto-attach does: tracepoints,
+ * raw tracepoints and BTF-based tracing (tp_btf, fentry, fexit, fmod_ret, lsm). Hooks
+ * that need a target the section cannot name (a cgroup, a device, a socket) are attached
+ * with the functions in attach.ts instead.
+ */
+import type { ProgramSpec } from '../elf/object-spec.js';
+import { ProgType } from '../uapi/index.js';
+import { attachRawTracepoint, attachTracepoint, attachTracing } from './attach.js';
+import type { KernelLink } from './link.js';
+import type { KernelProgram } from './program.js';
+
+/** Can `spec` be attached from its section name alone? */
+export function canAutoAttach(spec: ProgramSpec): boolean {
+  if (!spec.autoAttach || !spec.attachTarget) return false;
+  return spec.type === ProgType.TRACEPOINT || spec.type === ProgType.RAW_TRACEPOINT || spec.type === ProgType.TRACING || spec.type === ProgType.LSM;
+}
+
+/** Attach `program` (loaded from `spec`) where its section name says. @throws Error when it cannot be. */
+export function autoAttach(program: KernelProgram, spec: ProgramSpec): KernelLink {
+  if (!canAutoAttach(spec)) {
+    throw new Error(`program ${spec.name} (section ${spec.sectionName}) cannot be attached from its section name: attach it with attachCgroup/attachXdp/... and its target`);
+  }
+  const target = spec.attachTarget!;
+  switch (spec.type) {
+    case ProgType.TRACEPOINT: {
+      const slash = target.indexOf('/');
+      if (slash < 0) throw new Error(`program ${spec.name}: tracepoint "${target}" is not category/name`);
+      return attachTracepoint(program, target.slice(0, slash), target.slice(slash + 1));
+    }
+    case ProgType.RAW_TRACEPOINT:
+      return attachRawTracepoint(program, target);
+    default:
+      return attachTracing(program);
+  }
+}

@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { loadObjectSpec } from '../../src/elf/load-object.js';
+import { loadCollection, type KernelCollection } from '../../src/kernel/collection.js';
+import { BpfError } from '../../src/kernel/errors.js';
+import { LinkType } from '../../src/uapi/index.js';
+import { compileBpf } from '../support/clang.js';
+import { describeKernel, openFdCount, readU64 } from './support.js';
+
+/** 50 getppid() calls and a few file opens, in a child process. */
+function fire(): void {
+  execFileSync('python3', ['-c', 'import os\nfor _ in range(50): os.getppid()\nfor _ in range(5): open("/dev/null").close()']);
+}
+
+function counts(coll: KernelCollection, names: readonly string[]): Record<string, bigint> {
+  return Object.fromEntries(names.map((c) => [c, readU64(coll.variable(c))]));
+}
+
+describeKernel('auto-attach from section names', () => {
+  it('tracepoint, raw_tp and tp_btf fire, then stop when detached', () => {
+    const names = ['tp_count', 'raw_tp_count', 'tp_btf_count'];
+    const before = openFdCount();
+    const coll = loadCollection(loadObjectSpec(readFileSync(compileBpf('test/kernel/fixtures/tracing.c'))));
+    try {
+      const links = coll.attachAll();
+      // tp_btf links are raw tracepoint links in the kernel.
+      expect(links.map((l) => l.info().type).sort()).toEqual([LinkType.RAW_TRACEPOINT, LinkType.RAW_TRACEPOINT, LinkType.PERF_EVENT].sort());
+      fire();
+      const fired = counts(coll, names);
+      for (const c of names) expect(fired[c], c).toBeGreaterThanOrEqual(50n);
+      for (const link of links) link.close();
+      const stopped = counts(coll, names);
+      fire();
+      expect(counts(coll, names)).toEqual(stopped);
+    } finally {
+      coll.close();
+    }
+    expect(openFdCount()).toBe(before);
+  });
+
+  it('fentry, fexit and lsm fire and stop, or the kernel refusal is explained', () => {
+    // Trampolines patch kernel functions; where the kernel forbids that (lockdown, a
+    // sandbox), the load fails with EPERM although we are root, and the error says why.
+    const spec = loadObjectSpec(readFileSync(compileBpf('test/kernel/fixtures/trampoline.c')));
+    const names = ['fentry_count', 'fexit_count', 'lsm_count'];
+    let coll: KernelCollection;
+    try {
+      coll = loadCollection(spec);
+    } catch (error) {
+      expect(error).toBeInstanceOf(BpfError);
+      expect((error as BpfError).code).toBe('EPERM');
+      expect((error as BpfError).message).toMatch(/lockdown/);
+      return;
+    }
+    try {
+      const links = coll.attachAll();
+      expect(links.map((l) => l.info().type)).toEqual([LinkType.TRACING, LinkType.TRACING, LinkType.TRACING]);
+      fire();
+      const fired = counts(coll, names);
+      expect(fired.fentry_count).toBeGreaterThanOrEqual(50n);
+      expect(fired.fexit_count).toBeGreaterThanOrEqual(50n);
+      expect(fired.lsm_count).toBeGreaterThanOrEqual(5n);
+      for (const link of links) link.close();
+      const stopped = counts(coll, names);
+      fire();
+      expect(counts(coll, names)).toEqual(stopped);
+    } finally {
+      coll.close();
+    }
+  });
+
+  it('a program without an auto-attach target says how to attach it', () => {
+    using coll = loadCollection(loadObjectSpec(readFileSync(compileBpf('test/kernel/fixtures/collection.c'))));
+    expect(() => coll.attach('entry')).toThrow(/cannot be attached from its section name.*attachXdp/);
+    expect(coll.attachAll()).toEqual([]);
+  });
+});
