@@ -16,6 +16,8 @@ const objects: Array<[string, string]> = [
   ['x86-64 executable (gcc)', compileHost('test/fixtures/elf/usdt_target.c')],
   ['x86-64 shared library (gcc)', compileHost('test/fixtures/elf/usdt_target.c', { shared: true })],
   ['/bin/bash', '/bin/bash'],
+  ['aarch64 object (clang)', compileHost('test/fixtures/elf/host_funcs.c', { target: 'aarch64-linux-gnu' })],
+  ['aarch64_be object (clang)', compileHost('test/fixtures/elf/host_funcs.c', { target: 'aarch64_be-linux-gnu' })],
 ];
 
 describe.each(objects)('parseElf agrees with llvm-readelf-19: %s', (_label, path) => {

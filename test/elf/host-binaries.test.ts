@@ -57,6 +57,23 @@ describe('uprobeOffset', () => {
     expect([...bytes.subarray(offset, offset + want.length)]).toEqual(want);
   });
 
+  it.each([
+    ['aarch64', 'aarch64-linux-gnu'],
+    ['aarch64_be', 'aarch64_be-linux-gnu'],
+  ])('finds functions of an %s object where llvm-objdump-19 shows their code', (_l, target) => {
+    const path = compileHost('test/fixtures/elf/host_funcs.c', { target });
+    const bytes = readFileSync(path);
+    const elf = parseElf(bytes);
+    expect(elf.header.machine).toBe(183);
+    for (const fn of ['probed_add', 'probed_weak']) {
+      const offset = uprobeOffset(elf, fn);
+      // llvm-objdump prints aarch64 code as 32-bit words; code is little-endian even on aarch64_be.
+      const words = [...run('llvm-objdump-19', ['-d', `--disassemble-symbols=${fn}`, path]).matchAll(/^\s+[0-9a-f]+: ([0-9a-f]{8}) /gm)].map((m) => parseInt(m[1]!, 16));
+      expect(words.length).toBeGreaterThan(1);
+      expect(words.map((_, i) => bytes.readUInt32LE(offset + 4 * i))).toEqual(words);
+    }
+  });
+
   it('names a missing function in a typed error', () => {
     expect(() => uprobeOffset(parseElf(readFileSync(exe)), 'no_such_function')).toThrow(ElfError);
     expect(() => uprobeOffset(parseElf(readFileSync(exe)), 'no_such_function')).toThrow(/no_such_function/);

@@ -5,16 +5,18 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { repoRoot } from '../support/clang.js';
 
-export function compileHost(source: string, options: { shared?: boolean; libs?: string[] } = {}): string {
+export function compileHost(source: string, options: { shared?: boolean; libs?: string[]; target?: string } = {}): string {
   const src = resolve(repoRoot, source);
-  const args = ['-O1', ...(options.shared ? ['-shared', '-fPIC'] : []), src];
+  // A cross target (clang only, no linker installed) yields a relocatable object.
+  const args = options.target ? ['-target', options.target, '-O1', '-c', src] : ['-O1', ...(options.shared ? ['-shared', '-fPIC'] : []), src];
   const hash = createHash('sha256').update(readFileSync(src)).update(args.join('\0')).digest('hex').slice(0, 16);
   const dir = join(repoRoot, 'test/.fixtures');
-  const out = join(dir, `${basename(src, '.c')}-${options.shared ? 'so' : 'exe'}-${hash}`);
+  const kind = options.target ?? (options.shared ? 'so' : 'exe');
+  const out = join(dir, `${basename(src, '.c')}-${kind}-${hash}`);
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  execFileSync('gcc', [...args, '-o', tmp, ...(options.libs ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(options.target ? 'clang' : 'gcc', [...args, '-o', tmp, ...(options.libs ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   renameSync(tmp, out);
   return out;
 }
