@@ -36,3 +36,4 @@ export {
 export { openPerfEvent, PerfType, PerfSoftware, type PerfEventOptions } from './perf-event.js';
 export { tracepointId, tracefsRoot } from './tracefs.js';
 export { autoAttach, canAutoAttach } from './auto-attach.js';
+export { probeFeatures, probeHelper, probeMapType, probeProgramType, minimalMapOptions, type KernelFeatures } from './features.js';
