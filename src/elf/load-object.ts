@@ -80,7 +80,12 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
   let linkedSlots = 0;
   for (const fn of entries) {
     const section = fn.code.section;
-    const info = decodeSectionName(section.name);
+    // libbpf: a leading '?' marks a program that is not loaded by default.
+    // libbpf: a leading '?' marks a program that is not loaded by default; like libbpf we
+    // report the section name without it.
+    const optional = section.name.startsWith('?');
+    const sectionName = optional ? section.name.slice(1) : section.name;
+    const info = decodeSectionName(sectionName);
     if (!info && options.programType === undefined) {
       throw new ElfError(
         `program ${fn.name}: unknown section name "${section.name}" (not in libbpf's section table); pass programType to load it anyway`,
@@ -95,7 +100,7 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
     }
     const program: ProgramSpec = {
       name: fn.name,
-      sectionName: section.name,
+      sectionName,
       type: info ? info.progType : options.programType!,
       flags: info ? info.flags : 0,
       autoAttach: info ? info.autoAttach : false,
@@ -109,6 +114,7 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
     const attachType = info ? info.expectedAttachType : options.expectedAttachType;
     if (attachType !== undefined) program.expectedAttachType = attachType;
     if (info?.attachTarget !== undefined) program.attachTarget = info.attachTarget;
+    if (optional) program.autoLoad = false;
     programs.push(program);
   }
 

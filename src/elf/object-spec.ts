@@ -47,6 +47,11 @@ export interface ProgramSpec {
   flags: number;
   /** Can be attached automatically from its section name (libbpf's auto-attach)? */
   autoAttach: boolean;
+  /**
+   * Load it with the object? False for libbpf's `SEC("?name")` programs, which are only
+   * loaded on request. Absent means true.
+   */
+  autoLoad?: boolean;
   /** Entry function first, then every subprogram it calls, with call offsets fixed. */
   instructions: Instruction[];
   /** Names of the subprograms appended after the entry function, in order. */

@@ -8,6 +8,7 @@ export interface LibbpfProgram {
   type: number;
   attach: number;
   insns: number;
+  autoload: boolean;
 }
 export interface LibbpfMap {
   map: string;

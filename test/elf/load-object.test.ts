@@ -90,6 +90,11 @@ function addressTakenBy(fn: Fn, fns: Fn[], little: boolean): string[] {
   return out;
 }
 
+/** The entry function of a program (libbpf drops the '?' of optional sections from the name). */
+function entryOf(fns: Fn[], p: ProgramSpec): Fn {
+  return fns.find((f) => f.name === p.name && (f.section === p.sectionName || f.section === `?${p.sectionName}`))!;
+}
+
 function closure(entry: Fn, fns: Fn[], little: boolean): Set<string> {
   const seen = new Set<string>();
   const work = [entry];
@@ -124,7 +129,7 @@ describe.each(variants)('loadObjectSpec on programs.c, %s', (_label, options) =>
   const libbpf = libbpfView(bigEndian ? compileBpf(FIXTURE, { ...options, bigEndian: false }) : path);
 
   it('finds every program libbpf finds, with the same section, type and attach type', () => {
-    expect(spec.programs.map((p) => ({ program: p.name, section: p.sectionName, type: p.type, attach: p.expectedAttachType ?? 0 }))).toEqual(
+    expect(spec.programs.map((p) => ({ program: p.name, section: p.sectionName, type: p.type, attach: p.expectedAttachType ?? 0, autoload: p.autoLoad ?? true }))).toEqual(
       libbpf.programs.map(({ insns: _i, ...p }) => p),
     );
     for (const p of libbpf.programs) {
@@ -136,7 +141,7 @@ describe.each(variants)('loadObjectSpec on programs.c, %s', (_label, options) =>
   it('appends exactly the subprograms each program calls, with llvm-objdump\'s instruction counts', () => {
     let sawSubprograms = 0;
     for (const p of spec.programs) {
-      const entry = fns.find((f) => f.name === p.name && f.section === p.sectionName)!;
+      const entry = entryOf(fns, p);
       expect(new Set(p.subprograms)).toEqual(closure(entry, fns, !bigEndian));
       const pieces = [entry, ...p.subprograms.map((n) => fns.find((f) => f.name === n)!)];
       expect(p.instructions.length).toBe(pieces.reduce((n, f) => n + f.insns.length, 0));
@@ -147,7 +152,7 @@ describe.each(variants)('loadObjectSpec on programs.c, %s', (_label, options) =>
 
   it('points every bpf-to-bpf call at the start of the right copied subprogram', () => {
     for (const p of spec.programs) {
-      const entry = fns.find((f) => f.name === p.name && f.section === p.sectionName)!;
+      const entry = entryOf(fns, p);
       const pieces = [entry, ...p.subprograms.map((n) => fns.find((f) => f.name === n)!)];
       const starts = new Map<number, Fn>();
       let at = 0;
@@ -179,7 +184,7 @@ describe.each(variants)('loadObjectSpec on programs.c, %s', (_label, options) =>
     const sections = refSections(path);
     const symbols = refSymbols(path);
     for (const p of spec.programs) {
-      const entry = fns.find((f) => f.name === p.name && f.section === p.sectionName)!;
+      const entry = entryOf(fns, p);
       for (const i of entry.insns) {
         if (i.bytes[0] !== 0x18 || !i.reloc) continue;
         const r = p.relocations.find((x) => x.slot === i.slot - entry.start);
@@ -295,7 +300,7 @@ describe.each(variants)('loadObjectSpec on programs.c, %s', (_label, options) =>
 
   it('moves func_info to the start of every piece and keeps line_info inside the program', () => {
     for (const p of spec.programs) {
-      const entry = fns.find((f) => f.name === p.name && f.section === p.sectionName)!;
+      const entry = entryOf(fns, p);
       const pieces = [entry, ...p.subprograms.map((n) => fns.find((f) => f.name === n)!)];
       let at = 0;
       const starts = pieces.map((f) => {
