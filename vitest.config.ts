@@ -8,5 +8,6 @@ export default defineConfig({
     // Kernel tests share global kernel state (cgroups, netns, pins): keep files in one worker pool
     // but let vitest run them in parallel processes; each test cleans up its own objects.
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });
