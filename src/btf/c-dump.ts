@@ -425,6 +425,13 @@ export class CDumper {
     this.emitTypeDecl(t.type, name, lvl);
   }
 
+  /** A declaration of `fname` with type `id` as a string, e.g. "struct task_struct *parent". */
+  declaration(id: number, fname: string): string {
+    const mark = this.out.length;
+    this.emitTypeDecl(id, fname, 0);
+    return this.out.splice(mark).join('');
+  }
+
   /** Print a declaration of `fname` with type `id` (btf_dump_emit_type_decl). */
   emitTypeDecl(id: number, fname: string, lvl: number): void {
     const stack: number[] = [];

@@ -9,3 +9,6 @@ export * from './btf.js';
 export * from './encode.js';
 export * from './ext.js';
 export * from './fixup.js';
+export * from './c-dump.js';
+export * from './ts-dump.js';
+export * from './raw-dump.js';

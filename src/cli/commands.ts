@@ -8,4 +8,5 @@ registerCommand('disasm', async () => (await import('./disasm.js')).command);
 registerCommand('conformance', async () => (await import('./conformance.js')).command);
 registerCommand('asm', async () => (await import('./asm.js')).command);
 registerCommand('object', async () => (await import('./object.js')).command);
+registerCommand('btf', async () => (await import('./btf.js')).command);
 registerCommand('mesh', async () => (await import('./mesh.js')).command);
