@@ -37,3 +37,4 @@ export { openPerfEvent, PerfType, PerfSoftware, type PerfEventOptions } from './
 export { tracepointId, tracefsRoot } from './tracefs.js';
 export { autoAttach, canAutoAttach } from './auto-attach.js';
 export { probeFeatures, probeHelper, probeMapType, probeProgramType, minimalMapOptions, type KernelFeatures } from './features.js';
+export { PerfEventArrayReader, type PerfReaderOptions } from './perf-reader.js';

@@ -12,6 +12,7 @@ import { allAttrLayouts } from '../../src/kernel/bpf-attr.js';
 import { allInfoLayouts } from '../../src/kernel/bpf-info.js';
 import { allRecordLayouts } from '../../src/kernel/bpf-records.js';
 import { PerfEventAttr } from '../../src/kernel/perf-event.js';
+import { PerfMmapPage } from '../../src/kernel/perf-reader.js';
 import type { StructLayout } from '../../src/kernel/layout.js';
 
 const header = '/usr/include/linux/bpf.h';
@@ -65,7 +66,7 @@ function probes(layouts: StructLayout[], headerText: string): Probe[] {
 describe.skipIf(!haveHeader)('syscall layouts match the UAPI header', () => {
   it('every field has the C offset and size', () => {
     const text = readFileSync(header, 'utf8') + readFileSync('/usr/include/linux/perf_event.h', 'utf8');
-    const list = probes([...allAttrLayouts, ...allInfoLayouts, ...allRecordLayouts, PerfEventAttr], text);
+    const list = probes([...allAttrLayouts, ...allInfoLayouts, ...allRecordLayouts, PerfEventAttr, PerfMmapPage], text);
     expect(list.length).toBeGreaterThan(100);
     const dir = mkdtempSync(join(tmpdir(), 'bpfkit-layout-'));
     try {
