@@ -15,6 +15,7 @@ const BPF_PTR_SIZE = 8;
 /** A BTF-defined map with where it sits in `.maps`, for resolving `values` initialisers. */
 export interface BtfMapDef {
   spec: MapSpec;
+  sectionIndex: number;
   /** Byte range of the map's variable in `.maps`. */
   offset: number;
   size: number;
@@ -53,7 +54,7 @@ export function collectBtfMaps(ctx: ObjectContext): BtfMapDef[] {
     if (def.kind !== 'struct') throw new ElfError(`map ${name}: definition is a ${def.kind}, not a struct`, part, section.offset + offset);
     const parsed = parseMapDef(btf, name, def, false, `map ${name} in ${part}`);
     parsed.spec.sectionName = '.maps';
-    const entry: BtfMapDef = { spec: parsed.spec, offset, size: vi.size };
+    const entry: BtfMapDef = { spec: parsed.spec, sectionIndex: section.index, offset, size: vi.size };
     if (parsed.valuesOffset !== undefined) entry.valuesOffset = parsed.valuesOffset;
     out.push(entry);
   }
@@ -182,11 +183,12 @@ export function collectMapInitialisers(ctx: ObjectContext, maps: BtfMapDef[], pr
   if (!rel) return;
   const part = `relocation section ${rel.section.index} (${rel.section.name})`;
   const mapNames = new Set(maps.map((m) => m.spec.name));
+  const byOffset = [...maps].sort((a, b) => a.offset - b.offset);
   rel.entries.forEach((entry, i) => {
     const at = rel.section.offset + i * (rel.kind === 'rela' ? 24 : 16);
     const sym = ctx.elf.symbols[entry.symbolIndex];
     if (!sym) throw new ElfError(`entry ${i} refers to missing symbol ${entry.symbolIndex}`, part, at);
-    const map = maps.find((m) => m.offset <= entry.offset && entry.offset + BPF_PTR_SIZE <= m.offset + m.size);
+    const map = containing(byOffset, entry.offset);
     if (!map) throw new ElfError(`entry ${i} at .maps offset ${entry.offset} is inside no map definition`, part, at);
     const spec = map.spec;
     const mapInMap = spec.type === MapType.ARRAY_OF_MAPS || spec.type === MapType.HASH_OF_MAPS;
@@ -210,4 +212,21 @@ export function collectMapInitialisers(ctx: ObjectContext, maps: BtfMapDef[], pr
     }
     (spec.initialSlots ??= []).push({ index: moff / BPF_PTR_SIZE, name: sym.name });
   });
+}
+
+/** The map whose definition holds a pointer at `offset` (maps sorted by offset). */
+function containing(maps: BtfMapDef[], offset: number): BtfMapDef | undefined {
+  let lo = 0;
+  let hi = maps.length - 1;
+  let found: BtfMapDef | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (maps[mid]!.offset <= offset) {
+      found = maps[mid];
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found && offset + BPF_PTR_SIZE <= found.offset + found.size ? found : undefined;
 }

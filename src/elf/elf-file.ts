@@ -341,14 +341,41 @@ export function sectionByName(elf: ElfFile, name: string): ElfSection | undefine
   return elf.sections.find((s) => s.name === name);
 }
 
+/** Per-file indexes, built on first use so that lookups stay linear in the file size. */
+interface ElfIndexes {
+  symbolsBySection: Map<number, ElfSymbol[]>;
+  relocationsByTarget: Map<number, ElfRelocationSection>;
+}
+const indexes = new WeakMap<ElfFile, ElfIndexes>();
+
+function indexesOf(elf: ElfFile): ElfIndexes {
+  let ix = indexes.get(elf);
+  if (!ix) {
+    const symbolsBySection = new Map<number, ElfSymbol[]>();
+    for (const sym of elf.symbols) {
+      if (sym.index === 0) continue;
+      const list = symbolsBySection.get(sym.sectionIndex);
+      if (list) list.push(sym);
+      else symbolsBySection.set(sym.sectionIndex, [sym]);
+    }
+    const relocationsByTarget = new Map<number, ElfRelocationSection>();
+    for (const rs of elf.relocationSections) {
+      if (rs.symbolTableIndex === elf.symbolTableIndex && !relocationsByTarget.has(rs.targetIndex)) relocationsByTarget.set(rs.targetIndex, rs);
+    }
+    ix = { symbolsBySection, relocationsByTarget };
+    indexes.set(elf, ix);
+  }
+  return ix;
+}
+
 /** The .symtab symbols defined in `section` (by index), in table order. */
 export function symbolsIn(elf: ElfFile, section: ElfSection | number): ElfSymbol[] {
   const index = typeof section === 'number' ? section : section.index;
-  return elf.symbols.filter((s) => s.sectionIndex === index && s.index !== 0);
+  return indexesOf(elf).symbolsBySection.get(index)?.slice() ?? [];
 }
 
-/** The relocation section that patches `section`, if any. */
+/** The relocation section (against .symtab) that patches `section`, if any. */
 export function relocationsFor(elf: ElfFile, section: ElfSection | number): ElfRelocationSection | undefined {
   const index = typeof section === 'number' ? section : section.index;
-  return elf.relocationSections.find((rs) => rs.targetIndex === index && rs.symbolTableIndex === elf.symbolTableIndex);
+  return indexesOf(elf).relocationsByTarget.get(index);
 }

@@ -28,6 +28,19 @@ export function collectExterns(ctx: ObjectContext): Externs {
   const ksyms = datasecOf(ctx, '.ksyms');
   const btf = ctx.btf;
   const bySymbol = new Map<number, ExternSpec>();
+  // name -> DATASEC entry, built once: externs and entries can both number in the thousands.
+  const entriesByName = (sec: typeof kconfig) => {
+    const m = new Map<string, NonNullable<typeof kconfig>['vars'][number]>();
+    if (sec && btf) {
+      for (const v of sec.vars) {
+        const t = btf.typeById(v.type);
+        if ((t.kind === 'var' || t.kind === 'func') && !m.has(t.name)) m.set(t.name, v);
+      }
+    }
+    return m;
+  };
+  const kconfigEntries = entriesByName(kconfig);
+  const ksymEntries = entriesByName(ksyms);
   const kconfigList: Array<ExternSpec & { align: number }> = [];
   const ksymList: ExternSpec[] = [];
 
@@ -38,13 +51,8 @@ export function collectExterns(ctx: ObjectContext): Externs {
     let kind: 'kconfig' | 'ksym';
     let typeId: number | undefined;
     if (btf) {
-      const inSec = (sec: typeof kconfig) =>
-        sec?.vars.find((v) => {
-          const t = btf.typeById(v.type);
-          return t.name === sym.name && (t.kind === 'var' || t.kind === 'func');
-        });
-      const k = inSec(kconfig);
-      const s = k ? undefined : inSec(ksyms);
+      const k = kconfigEntries.get(sym.name);
+      const s = k ? undefined : ksymEntries.get(sym.name);
       if (k) {
         kind = 'kconfig';
         typeId = k.type;
@@ -94,8 +102,9 @@ export function collectExterns(ctx: ObjectContext): Externs {
     kconfigSpecs.push(spec);
   }
   // The map entries in bySymbol must be the laid-out specs.
+  const laidOut = new Map(kconfigSpecs.map((k) => [k.name, k]));
   for (const [index, spec] of bySymbol) {
-    if (spec.kind === 'kconfig') bySymbol.set(index, kconfigSpecs.find((k) => k.name === spec.name)!);
+    if (spec.kind === 'kconfig') bySymbol.set(index, laidOut.get(spec.name)!);
   }
   const out: Externs = { bySymbol, list: [...kconfigSpecs, ...ksymList] };
   if (kconfigSpecs.length > 0) {

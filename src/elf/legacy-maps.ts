@@ -13,8 +13,14 @@ const FIELDS = ['type', 'keySize', 'valueSize', 'maxEntries', 'flags'] as const;
  * 0.x computed it. Fields past the five standard ones (iproute2's id/pinning/inner
  * fields, ...) are ignored; a definition shorter than 20 bytes leaves the rest 0.
  */
-export function collectLegacyMaps(ctx: ObjectContext): MapSpec[] {
-  const out: MapSpec[] = [];
+export interface LegacyMapDef {
+  spec: MapSpec;
+  sectionIndex: number;
+  offset: number;
+}
+
+export function collectLegacyMaps(ctx: ObjectContext): LegacyMapDef[] {
+  const out: LegacyMapDef[] = [];
   for (const section of ctx.elf.sections) {
     if (ctx.roles[section.index] !== 'legacy-maps') continue;
     const part = sectionPart(section);
@@ -34,7 +40,7 @@ export function collectLegacyMaps(ctx: ObjectContext): MapSpec[] {
       FIELDS.forEach((field, i) => {
         if ((i + 1) * 4 <= defSize) spec[field] = view.getUint32(sym.value + i * 4, little);
       });
-      out.push(spec);
+      out.push({ spec, sectionIndex: section.index, offset: sym.value });
     }
   }
   return out;

@@ -51,19 +51,11 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
   const btfMaps = collectBtfMaps(ctx);
   const global = collectGlobalData(ctx);
 
-  const mapBySection = new Map<number, Array<{ offset: number; name: string }>>();
-  for (const s of elf.sections) {
-    const role = ctx.roles[s.index];
-    if (role === 'btf-maps') mapBySection.set(s.index, btfMaps.map((m) => ({ offset: m.offset, name: m.spec.name })));
-  }
-  for (const spec of legacyMaps) {
-    const section = elf.sections.find((s) => s.name === spec.sectionName)!;
-    const sym = elf.symbols.find((y) => y.sectionIndex === section.index && y.name === spec.name)!;
-    const list = mapBySection.get(section.index) ?? [];
-    list.push({ offset: sym.value, name: spec.name });
-    mapBySection.set(section.index, list);
-  }
-  const findMap = (sectionIndex: number, offset: number) => mapBySection.get(sectionIndex)?.find((m) => m.offset === offset)?.name;
+  // (section, offset) -> map name, for relocations against map symbols.
+  const mapAt = new Map<string, string>();
+  for (const m of btfMaps) mapAt.set(`${m.sectionIndex}:${m.offset}`, m.spec.name);
+  for (const m of legacyMaps) mapAt.set(`${m.sectionIndex}:${m.offset}`, m.spec.name);
+  const findMap = (sectionIndex: number, offset: number) => mapAt.get(`${sectionIndex}:${offset}`);
   const relocations = collectCodeRelocations(ctx, code, externs, findMap);
 
   // Every function outside .text is a program; .text holds subprograms only.
@@ -124,7 +116,7 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
     new Set(programs.map((p) => p.name)),
   );
 
-  const maps: MapSpec[] = [...legacyMaps, ...btfMaps.map((m) => m.spec), ...global.maps];
+  const maps: MapSpec[] = [...legacyMaps.map((m) => m.spec), ...btfMaps.map((m) => m.spec), ...global.maps];
   if (externs.kconfigMap) maps.push(externs.kconfigMap);
 
   const spec: ObjectSpec = {

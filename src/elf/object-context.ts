@@ -50,7 +50,7 @@ export function objectContext(elf: ElfFile): ObjectContext {
   const text = elf.sections.find((s) => s.name === '.text' && roles[s.index] === 'program');
   const relocations = new Map<number, ElfRelocationSection>();
   for (const rs of elf.relocationSections) {
-    if (rs.symbolTableIndex !== elf.symbolTableIndex) continue;
+    if (rs.symbolTableIndex !== elf.symbolTableIndex || relocations.has(rs.targetIndex)) continue;
     relocations.set(rs.targetIndex, rs);
   }
   const ctx: ObjectContext = { elf, endian: elf.header.endian, roles, textIndex: text ? text.index : -1, relocations };
