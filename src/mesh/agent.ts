@@ -75,12 +75,13 @@ export class MeshAgent {
     checkPrivileges();
     const cgroup = checkCgroup(options.cgroup);
     const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
-    ensurePinRoot(pinRoot);
 
+    // Probe before touching anything: a refusal leaves the host as it was.
     const report = options.probe ?? (await probeKernel());
     const accepted = new Set(options.acceptFaults ?? []);
     const refused = report.unfixed.filter((f) => !accepted.has(f));
     if (refused.length > 0) throw new MeshFaultError(report, refused);
+    ensurePinRoot(pinRoot);
     for (const f of report.findings) log(`probe ${f.fault}: ${f.present ? (f.fixedByWorkaround ? 'present, worked around' : accepted.has(f.fault) ? 'present, ACCEPTED' : 'present') : 'ok'} — ${f.detail}`);
 
     // An agent already running on these pins (an upgrade): it must let go of the

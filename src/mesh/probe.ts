@@ -36,7 +36,7 @@ export interface ProbeReport {
   unfixed: FaultName[];
 }
 
-const WAIT_MS = 1000;
+const WAIT_MS = 2000;
 const PROBE_BYTES = 1000;
 const LARGE = 4 << 20;
 

@@ -46,12 +46,12 @@ export function removeState(pinRoot: string, pid?: number): void {
   rmSync(statePath(pinRoot), { force: true });
 }
 
-/** Is process `pid` alive? */
+/** Is process `pid` alive? A zombie (exited, not yet reaped by its parent) is not. */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
   }
 }
