@@ -48,12 +48,12 @@ const unwind: HelperFn = (m) => {
 };
 
 /** The vm as a conformance backend: a fresh runtime per test, helper 5 bound. */
-export function vmConformanceBackend(): ConformanceBackend {
+export function vmConformanceBackend(tier: 'interpreter' | 'js' = 'interpreter'): ConformanceBackend {
   const helpers = new Map<number, HelperFn>([[5, unwind]]);
   return {
-    name: 'vm',
+    name: tier === 'js' ? 'vm-js' : 'vm',
     run(program, mem) {
-      const rt = new VmRuntime();
+      const rt = new VmRuntime({ tier });
       try {
         const prog = rt.load('conformance', 0, program, { helpers });
         const region = rt.memory.add(new Region('memory', 'test memory', mem.slice(), true));

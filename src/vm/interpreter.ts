@@ -4,6 +4,7 @@ import { bswap16, bswap32, cmpS64, cmpU64, mul64, sdiv64, smod64, udiv64, umod64
 import { Op } from './internal-ops.js';
 import { AddressSpace, Region, REGION_BASE, address, type Pointer } from './memory.js';
 import type { VmRuntime } from './runtime.js';
+import { compiledFor } from './js-compiler.js';
 import { BPF_MAX_LOOPS, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, type LoadedProgram } from './program.js';
 
 /** The default instruction budget of one run. */
@@ -77,6 +78,16 @@ export class Machine {
   private mayGotoLoops = BPF_MAX_LOOPS;
   /** Registers saved around helper callbacks (bpf_loop), one buffer per frame depth. */
   private readonly callbackSave = Array.from({ length: MAX_CALL_FRAMES }, () => new Int32Array(32));
+  /**
+   * How programs run: 'interpreter' (default) decodes and dispatches per instruction; 'js'
+   * translates eligible programs (no bpf-to-bpf calls, callx or tail calls) into a
+   * JavaScript function once, with registers in locals, and interprets the rest.
+   */
+  tier: 'interpreter' | 'js' = 'interpreter';
+  /** @internal the may_goto allowance per frame of this run */
+  get mayGotoAllowance(): number {
+    return this.mayGotoLoops;
+  }
   /** The runtime this machine belongs to (maps, environment), for helpers. */
   runtime!: VmRuntime;
 
@@ -121,7 +132,9 @@ export class Machine {
       frame.bytes.fill(0);
       this.lo[10] = AddressSpace.lo(MAX_BPF_STACK);
       this.hi[10] = frame.hi;
-      this.execute(0, 0);
+      const compiled = this.tier === 'js' ? compiledFor(program) : undefined;
+      if (compiled !== undefined) compiled(this, this.lo, this.hi, this.memory, 0);
+      else this.execute(0, 0);
       this.checkReleased();
     } finally {
       this.running = false;
@@ -147,7 +160,9 @@ export class Machine {
     }
     this.pushFrame(callerPc, prog, entry);
     try {
-      this.execute(entry, this.depth);
+      const compiled = this.tier === 'js' ? compiledFor(prog) : undefined;
+      if (compiled !== undefined) compiled(this, this.lo, this.hi, this.memory, entry);
+      else this.execute(entry, this.depth);
     } finally {
       // The callback's frame exits at its base depth without popping (execute returns there).
       this.depth = depth;
@@ -262,7 +277,8 @@ export class Machine {
     throw new VmFault('unreleased_reference', 'the program exited holding a ring buffer record it neither submitted nor discarded', this.pc);
   }
 
-  private ctxLoad(r: Region, size: number, d: number, pc: number): void {
+  /** @internal (used by compiled code) */
+  ctxLoad(r: Region, size: number, d: number, pc: number): void {
     const o = this.memory.offset;
     if (!r.context!.load(o, size, this.tmp)) {
       throw new VmFault('invalid_context_access', `invalid ${r.name} access: read of ${size} bytes at offset ${o}`, pc, address(r.hi, AddressSpace.lo(o), 0), r.name, size);
@@ -271,7 +287,8 @@ export class Machine {
     this.hi[d] = this.tmp[1]!;
   }
 
-  private ctxStore(r: Region, size: number, lo: number, hi: number, pc: number): void {
+  /** @internal (used by compiled code) */
+  ctxStore(r: Region, size: number, lo: number, hi: number, pc: number): void {
     const o = this.memory.offset;
     if (!r.context!.store(o, size, lo, hi)) {
       throw new VmFault('invalid_context_access', `invalid ${r.name} access: write of ${size} bytes at offset ${o}`, pc, address(r.hi, AddressSpace.lo(o), 0), r.name, size);
@@ -279,7 +296,8 @@ export class Machine {
   }
 
   /** ldabs/ldind: false when the load is outside the packet (the program then returns 0). */
-  private legacyLoad(pc: number, size: number, indirect: boolean): boolean {
+  /** @internal (used by compiled code) */
+  legacyLoad(pc: number, size: number, indirect: boolean): boolean {
     const pkt = this.state.legacyPacket;
     if (pkt === undefined) throw new VmFault('invalid_instruction', 'legacy packet loads (ldabs/ldind) need a socket filter or tc program with a packet', pc);
     const off = indirect ? (this.current.code.imm[pc]! + this.lo[this.current.code.src[pc]!]!) | 0 : this.current.code.imm[pc]!;
@@ -290,7 +308,8 @@ export class Machine {
     return true;
   }
 
-  private atomic(pc: number, size: number): void {
+  /** @internal (used by compiled code) */
+  atomic(pc: number, size: number): void {
     const code = this.current.code;
     const d = code.dst[pc]!;
     const s = code.src[pc]!;

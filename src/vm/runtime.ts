@@ -13,6 +13,8 @@ import { loadProgram, type LoadedProgram } from './program.js';
 export interface VmRuntimeOptions {
   /** Time, randomness, task, CPUs, probe memory, trace log (defaults: real time, 4 CPUs). */
   environment?: Partial<VmEnvironment>;
+  /** How programs run: 'interpreter' (default) or 'js' (compiled to JavaScript where eligible). */
+  tier?: 'interpreter' | 'js';
 }
 
 export interface LoadOptions {
@@ -40,6 +42,7 @@ export class VmRuntime implements FdHost {
     this.env = defaultEnvironment(options.environment);
     this.machine = new Machine(this.memory);
     this.machine.runtime = this;
+    this.machine.tier = options.tier ?? 'interpreter';
   }
 
   /** Virtual CPUs. */

@@ -18,6 +18,15 @@ describe('bpf_conformance on the vm', () => {
     expect(summaryLine(results)).toBe('313 passed, 0 failed');
   });
 
+  it('passes every test with the JavaScript tier too', () => {
+    const js = vmConformanceBackend('js');
+    const failed = dataFiles('tests')
+      .map((f) => runConformanceTest(f, readFileSync(join(root, 'tests', f), 'utf8'), js))
+      .filter((r) => !r.passed)
+      .map((r) => `${r.name}: ${r.detail}`);
+    expect(failed).toEqual([]);
+  });
+
   it('reports every file in negative/ as failed', () => {
     const files = dataFiles('negative');
     expect(files.length).toBeGreaterThan(50);

@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgramBuilder, R0, R1, R2, R3, R6, R7, R10, reg } from '../../src/isa/builder.js';
 import { insn } from '../../src/isa/instruction.js';
 import { VmFault, VmLimitError, VmLoadError } from '../../src/vm/errors.js';
 import type { AluName } from '../../src/isa/operation.js';
 import { BPF_MAX_LOOPS } from '../../src/vm/program.js';
-import { runProgram, runSigned } from './run-helpers.js';
+import { runProgram, runSigned, settings } from './run-helpers.js';
 
 const M64 = (1n << 64n) - 1n;
 const asU = (v: bigint) => BigInt.asUintN(64, v);
@@ -42,7 +42,10 @@ function model(op: AluName, width: 32 | 64, a: bigint, b: bigint): bigint {
 const OPS: AluName[] = ['add', 'sub', 'mul', 'div', 'mod', 'sdiv', 'smod', 'or', 'and', 'xor', 'lsh', 'rsh', 'arsh', 'mov'];
 const VALUES = [0n, 1n, 2n, 3n, 7n, 31n, 32n, 63n, 64n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x123456789abcdefn, -1n, -2n, -7n, -(1n << 31n), -(1n << 63n), (1n << 63n) - 1n, 1n << 53n, (1n << 53n) + 1n, 0xdeadbeefcafebaben];
 
-describe('interpreter ALU against a BigInt model of the kernel rules', () => {
+for (const tier of ['interpreter', 'js'] as const) {
+describe(`${tier}: ALU against a BigInt model of the kernel rules`, () => {
+  beforeAll(() => { settings.tier = tier; });
+  afterAll(() => { settings.tier = 'interpreter'; });
   for (const width of [64, 32] as const) {
     for (const op of OPS) {
       it(`${op}${width === 32 ? '32' : ''} with register operands`, () => {
@@ -83,7 +86,9 @@ describe('interpreter ALU against a BigInt model of the kernel rules', () => {
   });
 });
 
-describe('interpreter jumps', () => {
+describe(`${tier}: jumps`, () => {
+  beforeAll(() => { settings.tier = tier; });
+  afterAll(() => { settings.tier = 'interpreter'; });
   const conds = ['eq', 'ne', 'gt', 'ge', 'lt', 'le', 'sgt', 'sge', 'slt', 'sle', 'set'] as const;
   const truth = (c: (typeof conds)[number], a: bigint, b: bigint, width: 32 | 64): boolean => {
     const m = width === 64 ? M64 : 0xffffffffn;
@@ -111,7 +116,9 @@ describe('interpreter jumps', () => {
   }
 });
 
-describe('interpreter memory, calls and limits', () => {
+describe(`${tier}: memory, calls and limits`, () => {
+  beforeAll(() => { settings.tier = tier; });
+  afterAll(() => { settings.tier = 'interpreter'; });
   it('stores and loads every size on the stack, sign-extending loads too', () => {
     const p = new ProgramBuilder()
       .lddw(R1, 0x8182838485868788n)
@@ -227,6 +234,7 @@ describe('interpreter memory, calls and limits', () => {
     expect(runProgram(p)).toBe(42n);
   });
 });
+}
 
 function catchFault(f: () => unknown): unknown {
   try {

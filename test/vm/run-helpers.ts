@@ -4,7 +4,10 @@ import type { HelperFn } from '../../src/vm/helpers/helper.js';
 import type { RunInput } from '../../src/vm/interpreter.js';
 import { VmRuntime } from '../../src/vm/runtime.js';
 
-export function runProgram(insns: Instruction[], input: RunInput = {}, helpers?: Map<number, HelperFn>, runtime = new VmRuntime()): bigint {
+/** The tier runProgram uses (tests of both tiers set it). */
+export const settings: { tier: 'interpreter' | 'js' } = { tier: 'interpreter' };
+
+export function runProgram(insns: Instruction[], input: RunInput = {}, helpers?: Map<number, HelperFn>, runtime = new VmRuntime({ tier: settings.tier })): bigint {
   const prog = runtime.load('test', 1, insns, helpers ? { helpers } : {});
   return runtime.machine.run(prog, input);
 }
