@@ -42,7 +42,7 @@ describeKernel('mesh agent lifecycle (kernel)', () => {
     expect(attachedPrograms(socks.fd, AttachType.SK_SKB_STREAM_VERDICT)).toEqual([]);
   }
 
-  async function traffic(conns: number, rounds: number): Promise<{ server: Proc; client: Proc; ports: number[] }> {
+  async function traffic(conns: number, rounds: number): Promise<{ server: { proc: Proc; port: number }; client: Proc; ports: number[] }> {
     const server = await env.peerServer(env.cgroup);
     const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', String(conns), '--rounds', String(rounds), '--max-size', '262144', '--pause-after', '2', '--hold']);
     const ports = (await client.line(/^paused ([\d,]+)/, 60_000))[1]!.split(',').map(Number);
