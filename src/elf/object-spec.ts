@@ -70,13 +70,21 @@ export interface ProgramSpec {
 export type Relocation =
   /** lddw of a map: becomes a map fd (pseudo MAP_FD). */
   | { kind: 'map'; slot: number; map: string }
-  /** lddw of an address in a data-section map: becomes a map value pointer (pseudo MAP_VALUE). */
+  /**
+   * lddw of an address in a data-section map: becomes a map value pointer (pseudo
+   * MAP_VALUE). `offset` is the byte offset in the value (the symbol's offset plus the
+   * addend clang left in imm); the loader puts the map fd in imm and `offset` in imm2.
+   */
   | { kind: 'map_value'; slot: number; map: string; offset: number }
   /** A `.kconfig` extern: lddw into the `.kconfig` map, or a constant once resolved. */
   | { kind: 'kconfig'; slot: number; name: string }
   /** A `.ksyms` variable (lddw pseudo BTF_ID) or function (call kfunc). */
   | { kind: 'ksym'; slot: number; name: string; isFunction: boolean; weak: boolean }
-  /** A call to a kfunc by name. */
+  /**
+   * A call to a kfunc by name. The ELF layer already sets the call's src to
+   * BPF_PSEUDO_KFUNC_CALL; the loader puts the kfunc's BTF id in imm (and the BTF fd
+   * index in off for module kfuncs).
+   */
   | { kind: 'kfunc'; slot: number; name: string; weak: boolean };
 
 export interface FuncInfo {

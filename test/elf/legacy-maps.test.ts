@@ -12,12 +12,20 @@ function sectionBytes(path: string, name: string): Buffer {
 }
 
 describe.each([
-  ['5-field bpf_map_def', 5, false],
-  ['7-field definition (iproute2-style extras)', 7, false],
-  ['5-field bpf_map_def, big-endian', 5, true],
-])('legacy maps section: %s', (_label, fields, bigEndian) => {
-  const path = compileBpf('test/fixtures/elf/legacy_maps.c', { cpu: 'v2', flags: [`-DDEF_FIELDS=${fields}`], bigEndian });
+  ['5-field bpf_map_def', 5, false, true],
+  ['7-field definition (iproute2-style extras)', 7, false, true],
+  ['5-field bpf_map_def, big-endian', 5, true, true],
+  ['5-field bpf_map_def, no BTF (no -g)', 5, false, false],
+])('legacy maps section: %s', (_label, fields, bigEndian, debug) => {
+  const path = compileBpf('test/fixtures/elf/legacy_maps.c', { cpu: 'v2', flags: [`-DDEF_FIELDS=${fields}`], bigEndian, debug });
   const spec = loadObjectSpec(readFileSync(path));
+
+  it(debug ? 'carries BTF and func_info' : 'loads without BTF, with no func_info', () => {
+    const hasBtf = refSections(path).some((s) => s.name === '.BTF');
+    expect(hasBtf).toBe(debug);
+    expect(spec.btfData !== undefined).toBe(debug);
+    expect(spec.programs[0]!.funcInfo.length).toBe(debug ? 1 : 0);
+  });
 
   it('decodes each definition from the section bytes at its symbol', () => {
     const sections = refSections(path);
