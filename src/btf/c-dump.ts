@@ -51,8 +51,11 @@ export class CDumper {
   private emitQueue: number[] = [];
   private readonly ptrSize: number;
   private depth = 0;
+  private printed = 0;
+  private readonly budget: number;
 
   constructor(private readonly btf: Btf) {
+    this.budget = (1 << 20) + btf.typeCount * 512;
     const n = btf.typeCount;
     this.order = new Uint8Array(n);
     this.emit = new Uint8Array(n);
@@ -79,6 +82,9 @@ export class CDumper {
   }
 
   private p(s: string): void {
+    this.printed += s.length;
+    // Padding for an absurd struct size would print gigabytes; real headers are ~the BTF's size.
+    if (this.printed > this.budget) throw new BtfError(`C output exceeds ${this.budget} bytes (absurd sizes?)`, 'c-dump');
     this.out.push(s);
   }
 

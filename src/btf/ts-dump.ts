@@ -188,6 +188,7 @@ class TsDumper {
 
   /** `{ ... }` for a struct/union at `indent`, member offsets relative to `baseBits`. */
   private body(t: CompositeType, indent: number, baseBits: number): string {
+    if (indent > MAX_DEPTH) throw new BtfError(`anonymous members of [${t.id}] nest too deep`, 'ts-dump', t.id);
     const pad = '  '.repeat(indent + 1);
     const lines: string[] = [];
     t.members.forEach((m, i) => {

@@ -49,7 +49,7 @@ function calcField(kind: number, spec: CoreSpec | undefined, bigEndian: boolean)
   if (acc.name === undefined) {
     // a[n]: only offset and size make sense.
     if (kind === CoreKind.FIELD_BYTE_OFFSET) {
-      return { value: BigInt(spec.bitOffset / 8), size: sizeOf(spec, acc.typeId), typeId: acc.typeId, validate: true };
+      return { value: BigInt(Math.floor(spec.bitOffset / 8)), size: sizeOf(spec, acc.typeId), typeId: acc.typeId, validate: true };
     }
     if (kind === CoreKind.FIELD_BYTE_SIZE) return { value: BigInt(sizeOf(spec, acc.typeId)), size: 0, typeId: 0, validate: true };
     throw new CoreSpecError(`relocation kind ${kind} cannot be applied to an array access`);
