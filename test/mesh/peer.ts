@@ -2,7 +2,7 @@
  * Test peer for the bypass's integrity tests (run as its own process, so tests can put
  * it in a cgroup or network namespace).
  *
- *   peer.ts server HOST            prints "listening PORT"; runs until killed
+ *   peer.ts server HOST [--port N] prints "listening PORT", then "accepted CLIENTPORT" per connection
  *   peer.ts client HOST PORT --conns N --rounds R [--max-size B] [--pause-after R] [--hold]
  *
  * Per round and connection the client sends a frame [u32 len][u32 replyLen][u32 seed]
@@ -95,9 +95,12 @@ async function serve(socket: Socket): Promise<void> {
   socket.end(tail);
 }
 
-async function server(host: string): Promise<void> {
-  const srv = createServer({ allowHalfOpen: true }, (s) => void serve(s));
-  srv.listen(0, host, () => process.stdout.write(`listening ${(srv.address() as { port: number }).port}\n`));
+async function server(host: string, port: number): Promise<void> {
+  const srv = createServer({ allowHalfOpen: true }, (s) => {
+    process.stdout.write(`accepted ${s.remotePort}\n`);
+    void serve(s);
+  });
+  srv.listen(port, host, () => process.stdout.write(`listening ${(srv.address() as { port: number }).port}\n`));
 }
 
 interface Options {
@@ -181,7 +184,7 @@ const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-if (mode === 'server') void server(host);
+if (mode === 'server') void server(host, flag('port', 0));
 else if (mode === 'client')
   void client(host, Number(portText), {
     conns: flag('conns', 1),

@@ -119,8 +119,8 @@ export class MeshEnv {
   }
 
   /** A peer server in `cgroup`; resolves with its port. */
-  async peerServer(cgroup: string, host = '127.0.0.1', netns?: string): Promise<{ proc: Proc; port: number }> {
-    const proc = this.spawnIn(cgroup, [...NODE_TS, PEER, 'server', host], netns);
+  async peerServer(cgroup: string, host = '127.0.0.1', netns?: string, port = 0): Promise<{ proc: Proc; port: number }> {
+    const proc = this.spawnIn(cgroup, [...NODE_TS, PEER, 'server', host, '--port', String(port)], netns);
     const m = await proc.line(/^listening (\d+)/);
     return { proc, port: Number(m[1]) };
   }
