@@ -40,9 +40,11 @@ function model(op: AluName, width: 32 | 64, a: bigint, b: bigint): bigint {
 }
 
 const OPS: AluName[] = ['add', 'sub', 'mul', 'div', 'mod', 'sdiv', 'smod', 'or', 'and', 'xor', 'lsh', 'rsh', 'arsh', 'mov'];
-const VALUES = [0n, 1n, 2n, 3n, 7n, 31n, 32n, 63n, 64n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x123456789abcdefn, -1n, -2n, -7n, -(1n << 31n), -(1n << 63n), (1n << 63n) - 1n, 1n << 53n, (1n << 53n) + 1n, 0xdeadbeefcafebaben];
+const ALL_VALUES = [0n, 1n, 2n, 3n, 7n, 31n, 32n, 63n, 64n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x123456789abcdefn, -1n, -2n, -7n, -(1n << 31n), -(1n << 63n), (1n << 63n) - 1n, 1n << 53n, (1n << 53n) + 1n, 0xdeadbeefcafebaben];
 
 for (const tier of ['interpreter', 'js'] as const) {
+// The JavaScript tier compiles every program, so it gets a smaller (still edge-heavy) value set.
+const VALUES = tier === 'js' ? ALL_VALUES.filter((_, i) => i % 2 === 0) : ALL_VALUES;
 describe(`${tier}: ALU against a BigInt model of the kernel rules`, () => {
   beforeAll(() => { settings.tier = tier; });
   afterAll(() => { settings.tier = 'interpreter'; });

@@ -7,9 +7,16 @@ import { VmRuntime } from '../../src/vm/runtime.js';
 /** The tier runProgram uses (tests of both tiers set it). */
 export const settings: { tier: 'interpreter' | 'js' } = { tier: 'interpreter' };
 
-export function runProgram(insns: Instruction[], input: RunInput = {}, helpers?: Map<number, HelperFn>, runtime = new VmRuntime({ tier: settings.tier })): bigint {
+/** One runtime per tier, reused: programs are unloaded after their run. */
+const shared = { interpreter: new VmRuntime({ tier: 'interpreter' }), js: new VmRuntime({ tier: 'js' }) };
+
+export function runProgram(insns: Instruction[], input: RunInput = {}, helpers?: Map<number, HelperFn>, runtime = shared[settings.tier]): bigint {
   const prog = runtime.load('test', 1, insns, helpers ? { helpers } : {});
-  return runtime.machine.run(prog, input);
+  try {
+    return runtime.machine.run(prog, input);
+  } finally {
+    runtime.unload(prog);
+  }
 }
 
 /** r0 as a signed 64-bit value. */
