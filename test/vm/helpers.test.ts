@@ -168,3 +168,55 @@ import type { LoadedProgram } from '../../src/vm/program.js';
 function runXdp(rt: VmRuntime, prog: LoadedProgram): number {
   return testRunProgram(rt, prog, { data: XDP_DATA }).retval;
 }
+
+describe('more helpers', () => {
+  it('perf_event_output reaches a reader on the current CPU, and fails with -ENOENT without one', () => {
+    const rt = new VmRuntime();
+    const pe = rt.createMap({ name: 'pe', type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4, flags: 0 }) as import('../../src/vm/maps/perf-event-array-map.js').PerfEventArrayMap;
+    const p = new ProgramBuilder()
+      .store(8, R10, -8, 0x42)
+      .mov64(R6, reg(R1))
+      .lddwPseudo(R2, 'map_fd', pe.fd).lddw(R3, 0xffffffffn).mov64(R4, reg(R10)).alu64('add', R4, -8).mov64(R5, 8)
+      .call(25).exit().build();
+    const prog = rt.load('p', ProgType.XDP, p);
+    expect(BigInt.asIntN(64, rt.machine.run(prog, { cpu: 1 }))).toBe(-2n);
+    const reader = pe.reader();
+    expect(rt.machine.run(prog, { cpu: 1 })).toBe(0n);
+    expect(reader.drain().map((r) => r[0])).toEqual([0x42]);
+  });
+
+  it('a lookup in an array of maps returns the inner map, usable as a map argument', () => {
+    const rt = new VmRuntime();
+    const inner = rt.createMap({ name: 'inner', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 });
+    const outer = rt.createMap({ name: 'outer', type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, flags: 0 });
+    outer.update(u32(1), u32(inner.fd));
+    inner.update(u32(0), new Uint8Array([9, 0, 0, 0, 0, 0, 0, 0]));
+    const p = new ProgramBuilder()
+      .store(4, R10, -4, 1)
+      .lddwPseudo(R1, 'map_fd', outer.fd).mov64(R2, reg(R10)).alu64('add', R2, -4).call(1)
+      .jump('eq', R0, 0, 'out')
+      .store(4, R10, -4, 0)
+      .mov64(R1, reg(R0)).mov64(R2, reg(R10)).alu64('add', R2, -4).call(1)
+      .jump('eq', R0, 0, 'out')
+      .load(8, R0, R0, 0)
+      .label('out').exit().build();
+    expect(rt.machine.run(rt.load('p', ProgType.XDP, p))).toBe(9n);
+  });
+
+  it('for_each_map_elem visits every element with key and value pointers', () => {
+    const rt = new VmRuntime();
+    const h = rt.createMap({ name: 'h', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8, flags: 0 });
+    for (const k of [1, 2, 3]) h.update(u32(k), new Uint8Array([k * 10, 0, 0, 0, 0, 0, 0, 0]));
+    const p = new ProgramBuilder()
+      .store(8, R10, -8, 0)
+      .lddwPseudo(R1, 'map_fd', h.fd).lddwFunc(R2, 'cb').mov64(R3, reg(R10)).alu64('add', R3, -8).mov64(R4, 0)
+      .call(164)
+      .load(8, R1, R10, -8).alu64('mul', R0, 1000).alu64('add', R0, reg(R1)).exit()
+      .label('cb') // *ctx += *key + *value
+      .load(4, R1, R2, 0).load(8, R3, R3, 0).alu64('add', R1, reg(R3))
+      .load(8, R5, R4, 0).alu64('add', R5, reg(R1)).store(8, R4, 0, reg(R5))
+      .mov64(R0, 0).exit()
+      .build();
+    expect(rt.machine.run(rt.load('p', ProgType.XDP, p))).toBe(3n * 1000n + 66n);
+  });
+});
