@@ -11,9 +11,9 @@ const SOURCE = 'test/fixtures/elf/usdt_target.c';
 const exe = compileHost(SOURCE);
 const lib = compileHost(SOURCE, { shared: true });
 
-/** The first `n` bytes of the function at `symbol`, as GNU objdump disassembles them. */
-function objdumpBytes(path: string, symbol: string, n: number): number[] {
-  const text = run('objdump', ['-d', `--disassemble=${symbol}`, path]);
+/** The first `n` bytes of code at `address`, as GNU objdump disassembles them. */
+function objdumpBytes(path: string, address: number, n: number): number[] {
+  const text = run('objdump', ['-d', `--start-address=${address}`, `--stop-address=${address + n}`, path]);
   const bytes: number[] = [];
   for (const m of text.matchAll(/^\s+[0-9a-f]+:\t((?:[0-9a-f]{2} )+)/gm)) {
     for (const b of m[1]!.trim().split(' ')) bytes.push(parseInt(b, 16));
@@ -47,12 +47,14 @@ describe('uprobeOffset', () => {
     ['executable, weak symbol', exe, 'traced_weak', false],
     ['shared library', lib, 'traced_add', false],
     ['/bin/bash (stripped: .dynsym only)', '/bin/bash', 'readline', true],
+    ['libc.so.6 (versioned .dynsym)', '/lib/x86_64-linux-gnu/libc.so.6', 'malloc', true],
+    ['libc.so.6, two versions at one address', '/lib/x86_64-linux-gnu/libc.so.6', 'pthread_create', true],
   ];
   it.each(cases)('matches nm + readelf program headers and the bytes objdump shows: %s', (_l, path, symbol, dynamic) => {
     const bytes = readFileSync(path);
     const offset = uprobeOffset(parseElf(bytes), symbol);
     expect(offset).toBe(readelfLoadOffset(path, nmAddress(path, symbol, dynamic)));
-    const want = objdumpBytes(path, symbol, 8);
+    const want = objdumpBytes(path, nmAddress(path, symbol, dynamic), 8);
     expect(want.length).toBeGreaterThanOrEqual(4);
     expect([...bytes.subarray(offset, offset + want.length)]).toEqual(want);
   });
