@@ -95,6 +95,12 @@ export function parseBtf(bytes: Uint8Array, endian?: Endian, base?: BaseInfo): P
 function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfType[] {
   const types: BtfType[] = [];
   let off = 0;
+  // Bounds are checked per record (r.need); the reads inside a checked record go straight
+  // to the DataView, which is what makes parsing vmlinux fast enough.
+  const view = r.view;
+  const le = r.little;
+  const u32 = (at: number) => view.getUint32(at, le);
+  const i32 = (at: number) => view.getInt32(at, le);
   const name = (nameOff: number, at: number): string => {
     if (!strings.has(nameOff)) throw r.error(`name offset ${nameOff} outside the string table (${strings.end} bytes)`, at);
     return strings.get(nameOff);
@@ -103,9 +109,9 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
     const at = off;
     const id = firstId + types.length;
     r.need(off, 12, `type [${id}]`);
-    const nameOff = r.u32(off);
-    const info = r.u32(off + 4);
-    const sizeOrType = r.u32(off + 8);
+    const nameOff = u32(off);
+    const info = u32(off + 4);
+    const sizeOrType = u32(off + 8);
     off += 12;
     if (info & INFO_RESERVED) throw r.error(`type [${id}] has reserved info bits set (0x${(info >>> 0).toString(16)})`, at + 4);
     const kindNo = (info >>> 24) & 0x1f;
@@ -120,7 +126,8 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
     switch (kind) {
       case 'int': {
         noVlen();
-        const data = r.u32(off);
+        r.need(off, 4, `int [${id}]`);
+        const data = u32(off);
         off += 4;
         if (data & 0xf000ff00) throw r.error(`int [${id}] has reserved bits set`, off - 4);
         const bits = data & 0xff;
@@ -154,7 +161,7 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
       case 'array': {
         noVlen();
         r.need(off, 12, `array [${id}]`);
-        types.push({ ...common, kind, type: r.u32(off), indexType: r.u32(off + 4), nelems: r.u32(off + 8) });
+        types.push({ ...common, kind, type: u32(off), indexType: u32(off + 4), nelems: u32(off + 8) });
         off += 12;
         break;
       }
@@ -163,12 +170,12 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
         r.need(off, vlen * 12, `${kind} [${id}] members`);
         const members: Member[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += 12) {
-          const mNameOff = r.u32(off);
-          const raw = r.u32(off + 8);
+          const mNameOff = u32(off);
+          const raw = u32(off + 8);
           members[i] = {
             name: name(mNameOff, off),
             nameOff: mNameOff,
-            type: r.u32(off + 4),
+            type: u32(off + 4),
             bitOffset: kflag ? raw & 0xffffff : raw,
             bitfieldSize: kflag ? raw >>> 24 : 0,
           };
@@ -180,8 +187,8 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
         r.need(off, vlen * 8, `enum [${id}] values`);
         const values = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += 8) {
-          const vNameOff = r.u32(off);
-          values[i] = { name: name(vNameOff, off), nameOff: vNameOff, value: BigInt(kflag ? r.i32(off + 4) : r.u32(off + 4)) };
+          const vNameOff = u32(off);
+          values[i] = { name: name(vNameOff, off), nameOff: vNameOff, value: BigInt(kflag ? i32(off + 4) : u32(off + 4)) };
         }
         types.push({ ...common, kind, size: sizeOrType, values });
         break;
@@ -190,8 +197,8 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
         r.need(off, vlen * 12, `enum64 [${id}] values`);
         const values = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += 12) {
-          const vNameOff = r.u32(off);
-          const raw = (BigInt(r.u32(off + 8)) << 32n) | BigInt(r.u32(off + 4));
+          const vNameOff = u32(off);
+          const raw = (BigInt(u32(off + 8)) << 32n) | BigInt(u32(off + 4));
           values[i] = { name: name(vNameOff, off), nameOff: vNameOff, value: kflag ? BigInt.asIntN(64, raw) : raw };
         }
         types.push({ ...common, kind, size: sizeOrType, values });
@@ -201,27 +208,29 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
         r.need(off, vlen * 8, `func_proto [${id}] params`);
         const params = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += 8) {
-          const pNameOff = r.u32(off);
-          params[i] = { name: name(pNameOff, off), nameOff: pNameOff, type: r.u32(off + 4) };
+          const pNameOff = u32(off);
+          params[i] = { name: name(pNameOff, off), nameOff: pNameOff, type: u32(off + 4) };
         }
         types.push({ ...common, kind, type: sizeOrType, params });
         break;
       }
       case 'var':
         noVlen();
-        types.push({ ...common, kind, type: sizeOrType, linkage: r.u32(off) });
+        r.need(off, 4, `var [${id}]`);
+        types.push({ ...common, kind, type: sizeOrType, linkage: u32(off) });
         off += 4;
         break;
       case 'datasec': {
         r.need(off, vlen * 12, `datasec [${id}] vars`);
         const vars = new Array(vlen);
-        for (let i = 0; i < vlen; i++, off += 12) vars[i] = { type: r.u32(off), offset: r.u32(off + 4), size: r.u32(off + 8) };
+        for (let i = 0; i < vlen; i++, off += 12) vars[i] = { type: u32(off), offset: u32(off + 4), size: u32(off + 8) };
         types.push({ ...common, kind, size: sizeOrType, vars });
         break;
       }
       case 'decl_tag':
         noVlen();
-        types.push({ ...common, kind, type: sizeOrType, componentIdx: r.i32(off) });
+        r.need(off, 4, `decl_tag [${id}]`);
+        types.push({ ...common, kind, type: sizeOrType, componentIdx: i32(off) });
         off += 4;
         break;
       default:
