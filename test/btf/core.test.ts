@@ -125,6 +125,10 @@ describe.each([
       expect(kinds, k).toContain(k);
     }
     if (clang === 'clang-19') expect(kinds).toContain('type_matches');
+    // A direct u64 load of a u32 kernel field was narrowed (LDX DW -> W), as libbpf does.
+    const before = decodeInstructions(dumpSection(obj, 'tp_btf/sys_enter')!);
+    const after = ours.get('tp_btf/sys_enter')!.insns;
+    expect(before.some((insn, i) => insn.code === 0x79 && after[i]!.code === 0x61)).toBe(true);
     const probed = ours.get('raw_tp/sys_enter')!.insns;
     expect(probed.some((i) => i.code === 0x85 && i.imm === POISON_HELPER_ID)).toBe(true);
   });
