@@ -38,3 +38,4 @@ export { tracepointId, tracefsRoot } from './tracefs.js';
 export { autoAttach, canAutoAttach } from './auto-attach.js';
 export { probeFeatures, probeHelper, probeMapType, probeProgramType, minimalMapOptions, type KernelFeatures } from './features.js';
 export { PerfEventArrayReader, type PerfReaderOptions } from './perf-reader.js';
+export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe.js';

@@ -21,7 +21,8 @@ export const PerfEventAttr = defineStruct('perf_event_attr', '', [
   /** Union with wakeup_watermark. */
   ['wakeup_events', 48, 'u32'],
   ['bp_type', 52, 'u32'],
-  ['config1', 56, 'u64'],
+  /** A pointer for uprobes (the path), an integer for other PMUs. */
+  ['config1', 56, 'ptr'],
   ['config2', 64, 'u64'],
   ['branch_sample_type', 72, 'u64'],
   ['sample_regs_user', 80, 'u64'],
@@ -70,6 +71,10 @@ export interface PerfEventOptions {
   cpu?: number;
   /** sample_type bits (PERF_SAMPLE_RAW for perf event arrays...). */
   sampleType?: bigint;
+  /** config1: for uprobes the path of the binary (a NUL-terminated buffer, read during the call). */
+  config1?: bigint | Uint8Array;
+  /** config2: for uprobes the file offset. */
+  config2?: bigint;
   wakeupEvents?: number;
 }
 
@@ -83,6 +88,8 @@ export function openPerfEvent(options: PerfEventOptions): number {
     sample_type: options.sampleType ?? 0n,
     flags: options.frequency ? PerfFlag.FREQ : 0n,
     wakeup_events: options.wakeupEvents ?? 0,
+    config1: options.config1 ?? 0n,
+    config2: options.config2 ?? 0n,
   });
   const fd = native().perfEventOpen(attr, options.pid ?? -1, options.cpu ?? 0, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) {
