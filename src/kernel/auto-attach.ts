@@ -1,6 +1,7 @@
 /**
  * Attaching a program from its section name, as libbpf's auto-attach does: tracepoints,
- * raw tracepoints and BTF-based tracing (tp_btf, fentry, fexit, fmod_ret, lsm). Hooks
+ * raw tracepoints, BTF-based tracing (tp_btf, fentry, fexit, fmod_ret, lsm) and uprobes
+ * ("uprobe/path:symbol"). Hooks
  * that need a target the section cannot name (a cgroup, a device, a socket) are attached
  * with the functions in attach.ts instead.
  */
@@ -9,10 +10,16 @@ import { ProgType } from '../uapi/index.js';
 import { attachRawTracepoint, attachTracepoint, attachTracing } from './attach.js';
 import type { KernelLink } from './link.js';
 import type { KernelProgram } from './program.js';
+import { attachUprobe } from './uprobe.js';
+
+function isUprobe(spec: ProgramSpec): boolean {
+  return spec.type === ProgType.KPROBE && /^u(ret)?probe/.test(spec.sectionName);
+}
 
 /** Can `spec` be attached from its section name alone? */
 export function canAutoAttach(spec: ProgramSpec): boolean {
   if (!spec.autoAttach || !spec.attachTarget) return false;
+  if (isUprobe(spec)) return spec.attachTarget.includes(':');
   return spec.type === ProgType.TRACEPOINT || spec.type === ProgType.RAW_TRACEPOINT || spec.type === ProgType.TRACING || spec.type === ProgType.LSM;
 }
 
@@ -22,6 +29,15 @@ export function autoAttach(program: KernelProgram, spec: ProgramSpec): KernelLin
     throw new Error(`program ${spec.name} (section ${spec.sectionName}) cannot be attached from its section name: attach it with attachCgroup/attachXdp/... and its target`);
   }
   const target = spec.attachTarget!;
+  if (isUprobe(spec)) {
+    // "path:symbol" or "path:symbol+offset"
+    const colon = target.lastIndexOf(':');
+    const [symbol = '', offset] = target.slice(colon + 1).split('+');
+    return attachUprobe(program, target.slice(0, colon), symbol, {
+      retprobe: spec.sectionName.startsWith('uretprobe'),
+      ...(offset !== undefined && { offset: Number(offset) }),
+    });
+  }
   switch (spec.type) {
     case ProgType.TRACEPOINT: {
       const slash = target.indexOf('/');

@@ -18,14 +18,14 @@ function counts(coll: KernelCollection, names: readonly string[]): Record<string
 }
 
 describeKernel('auto-attach from section names', () => {
-  it('tracepoint, raw_tp and tp_btf fire, then stop when detached', () => {
-    const names = ['tp_count', 'raw_tp_count', 'tp_btf_count'];
+  it('tracepoint, raw_tp, tp_btf and uprobe fire, then stop when detached', () => {
+    const names = ['tp_count', 'raw_tp_count', 'tp_btf_count', 'uprobe_count'];
     const before = openFdCount();
     const coll = loadCollection(loadObjectSpec(readFileSync(compileBpf('test/kernel/fixtures/tracing.c'))));
     try {
       const links = coll.attachAll();
       // tp_btf links are raw tracepoint links in the kernel.
-      expect(links.map((l) => l.info().type).sort()).toEqual([LinkType.RAW_TRACEPOINT, LinkType.RAW_TRACEPOINT, LinkType.PERF_EVENT].sort());
+      expect(links.map((l) => l.info().type).sort()).toEqual([LinkType.RAW_TRACEPOINT, LinkType.RAW_TRACEPOINT, LinkType.PERF_EVENT, LinkType.PERF_EVENT].sort());
       fire();
       const fired = counts(coll, names);
       for (const c of names) expect(fired[c], c).toBeGreaterThanOrEqual(50n);
