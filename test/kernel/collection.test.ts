@@ -53,6 +53,19 @@ describeKernel('loadCollection', () => {
     expect(() => loadCollection(collectionSpec(), { variables: { nope: 1 } })).toThrow(/no global variable nope.*answer/);
   });
 
+  it('global data is mmapped: user space and the program share .data and .bss', () => {
+    using coll = loadCollection(collectionSpec());
+    const bss = new BigUint64Array(coll.map('.bss').mmap(), 0, 1);
+    const data = new Uint32Array(coll.map('.data').mmap(), 0, 1);
+    data[0] = 1000; // seed, read by the program
+    coll.program('entry').testRun({ data: packet(), repeat: 2 });
+    expect(bss[0]).toBe(2n); // hits, written by the program
+    expect(data[0]).toBe(1002);
+    expect(readU64(coll.variable('hits'))).toBe(2n);
+    // .rodata is frozen: it maps read-only
+    expect(new Uint32Array(coll.map('.rodata').mmap())[0]).toBe(1);
+  });
+
   it('names the maps and programs there are when one is missing', () => {
     using coll = loadCollection(collectionSpec());
     expect(() => coll.map('nope')).toThrow(/no map nope.*counts/);
