@@ -49,6 +49,8 @@ export function collectCode(ctx: ObjectContext): Map<number, CodeSection> {
       }
       throw e;
     }
+    // Frozen: programs share these objects (see linkProgram); copy before editing.
+    for (const insn of instructions) Object.freeze(insn);
     const slots = section.size / 8;
     const indexAtSlot = new Int32Array(slots + 1).fill(-1);
     let slot = 0;

@@ -67,16 +67,14 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
   const place = (fn: FunctionSymbol): Piece => {
     const piece: Piece = { fn, start: slots, next: instructions.length, nextSlot: slots, end: 0, relocations: inputs.relocations.get(fn.code.section.index) };
     placed.set(fn, slots);
+    // The section's instructions are frozen and shared: every program that includes a
+    // function points at the same objects, and only the instructions linking changes
+    // (calls, function addresses, kfunc calls) are replaced by fresh copies below.
     const src = fn.code.instructions;
     for (let i = fn.startIndex; i < fn.endIndex; i++) {
       const insn = src[i]!;
-      if (insn.code === LDDW) {
-        instructions.push({ code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm, imm2: insn.imm2 ?? 0 });
-        slots += 2;
-      } else {
-        instructions.push({ code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm });
-        slots += 1;
-      }
+      instructions.push(insn);
+      slots += insn.code === LDDW ? 2 : 1;
     }
     piece.end = instructions.length;
     pieces.push(piece);
@@ -90,7 +88,8 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
       stack.pop();
       continue;
     }
-    const insn = instructions[piece.next]!;
+    const insnIndex = piece.next;
+    const insn = instructions[insnIndex]!;
     const slot = piece.nextSlot;
     piece.next++;
     piece.nextSlot += insn.code === LDDW ? 2 : 1;
@@ -120,7 +119,7 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
         case 'kfunc':
           // clang marks kfunc calls as bpf-to-bpf calls; say what they are (libbpf does
           // the same). imm stays for the loader to replace with the kfunc's BTF id.
-          insn.src = KFUNC_CALL;
+          instructions[insnIndex] = Object.freeze({ ...insn, src: KFUNC_CALL });
           relocations.push({ kind: 'kfunc', slot, name: target.name, weak: target.weak });
           break;
       }
@@ -148,11 +147,8 @@ export function linkProgram(entry: FunctionSymbol, inputs: LinkInputs): LinkedPr
       stack.push(p);
     }
     const newTarget = start + (callee.slot - calleeFn.startSlot);
-    insn.imm = newTarget - (slot + 1);
-    if (insn.code === LDDW) {
-      insn.src = PSEUDO_FUNC;
-      insn.imm2 = 0;
-    }
+    const imm = newTarget - (slot + 1);
+    instructions[insnIndex] = Object.freeze(insn.code === LDDW ? { ...insn, src: PSEUDO_FUNC, imm, imm2: 0 } : { ...insn, imm });
   }
 
   const out: LinkedProgram = {

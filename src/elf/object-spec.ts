@@ -52,7 +52,12 @@ export interface ProgramSpec {
    * loaded on request. Absent means true.
    */
   autoLoad?: boolean;
-  /** Entry function first, then every subprogram it calls, with call offsets fixed. */
+  /**
+   * Entry function first, then every subprogram it calls, with call offsets fixed.
+   * From loadObjectSpec the Instruction objects are frozen and may be shared between
+   * programs (a subprogram's code is the same in each); copy them to patch them, as the
+   * loaders do. The array itself belongs to the program.
+   */
   instructions: Instruction[];
   /** Names of the subprograms appended after the entry function, in order. */
   subprograms: string[];
