@@ -43,6 +43,10 @@ export interface RunState {
   openRecords: Set<{ release(): void; region: Region }>;
   /** Set by a helper that ends the program (bpf_conformance's unwind helper). */
   stopped: boolean;
+  /** Where bpf_redirect sent the packet. */
+  redirect?: { ifindex: number; flags: number };
+  /** Where bpf_msg_redirect_map/hash sent the message (an opaque simulated socket). */
+  msgRedirect?: { socket: unknown; ingress: boolean };
 }
 
 /**

@@ -6,6 +6,8 @@ import { helpersFor } from './helpers/table.js';
 import { Machine } from './interpreter.js';
 import { createMap, type MapDefinition } from './maps/create-map.js';
 import type { FdHost } from './maps/fd-maps.js';
+import type { SocketHost } from './maps/sock-maps.js';
+import { SimSocket, type SimSocketOptions } from './sockets/sim-socket.js';
 import type { VmMap } from './maps/vm-map.js';
 import { AddressSpace, Region, type Pointer, type RegionKind } from './memory.js';
 import { loadProgram, type LoadedProgram } from './program.js';
@@ -29,7 +31,7 @@ export interface LoadOptions {
  * programs loaded into it, and the environment helpers observe. The vm counterpart of
  * "the kernel": a Collection loads into one runtime; several collections may share one.
  */
-export class VmRuntime implements FdHost {
+export class VmRuntime implements FdHost, SocketHost {
   readonly memory = new AddressSpace();
   readonly machine: Machine;
   readonly env: VmEnvironment;
@@ -37,6 +39,7 @@ export class VmRuntime implements FdHost {
   private readonly programs = new Map<number, LoadedProgram>();
   private readonly valueRegions = new WeakMap<Uint8Array, Region>();
   private nextFd = 3;
+  private readonly sockets = new Map<number, SimSocket>();
 
   constructor(options: VmRuntimeOptions = {}) {
     this.env = defaultEnvironment(options.environment);
@@ -75,6 +78,17 @@ export class VmRuntime implements FdHost {
     if (this.maps.get(map.fd) !== map) return;
     this.maps.delete(map.fd);
     if (map.handle) this.memory.remove(map.handle);
+  }
+
+  /** A simulated socket (for sockops and sk_msg programs and sockmaps). */
+  createSocket(options: SimSocketOptions): SimSocket {
+    const s = new SimSocket(this.allocateFd(), options);
+    this.sockets.set(s.fd, s);
+    return s;
+  }
+
+  socketByFd(fd: number): SimSocket | undefined {
+    return this.sockets.get(fd);
   }
 
   mapByFd(fd: number): VmMap | undefined {

@@ -4,6 +4,7 @@ import type { HelperFn } from './helper.js';
 import { forEachMapElem, mapDeleteElem, mapLookupElem, mapPeekElem, mapPopElem, mapPushElem, mapUpdateElem } from './map-helpers.js';
 import { csumDiff, l3CsumReplace, l4CsumReplace, redirect, skbLoadBytes, skbStoreBytes, xdpAdjustHead, xdpAdjustMeta, xdpAdjustTail } from './net-helpers.js';
 import { perfEventOutput, ringbufDiscard, ringbufOutput, ringbufQuery, ringbufReserve, ringbufSubmit } from './ringbuf-helpers.js';
+import { getSocketCookie, msgBytesNoop, msgRedirectHash, msgRedirectMap, skStorageDelete, skStorageGet, sockMapUpdate, sockOpsCbFlagsSet } from './sock-helpers.js';
 import { tracePrintk } from './trace-printk.js';
 
 /** A helper with the program types that may call it. */
@@ -22,9 +23,12 @@ const TRACING = [T.KPROBE, T.TRACEPOINT, T.PERF_EVENT, T.RAW_TRACEPOINT, T.RAW_T
 const SKB = [T.SOCKET_FILTER, T.SCHED_CLS, T.SCHED_ACT, T.CGROUP_SKB, T.SK_SKB, T.LWT_IN, T.LWT_OUT, T.LWT_XMIT, T.LWT_SEG6LOCAL, T.SK_REUSEPORT, T.FLOW_DISSECTOR];
 const TC = [T.SCHED_CLS, T.SCHED_ACT];
 /** Types running in a task's context, where the current task is meaningful. */
-const TASK = [...TRACING, T.CGROUP_SOCK, T.CGROUP_SOCK_ADDR, T.CGROUP_SOCKOPT, T.CGROUP_SYSCTL, T.CGROUP_DEVICE];
+const TASK = [...TRACING, T.SK_MSG, T.CGROUP_SOCK, T.CGROUP_SOCK_ADDR, T.CGROUP_SOCKOPT, T.CGROUP_SYSCTL, T.CGROUP_DEVICE];
 /** Types with bpf_perf_event_output. */
 const PERF_OUTPUT = [...TRACING, ...SKB, T.XDP, T.SOCK_OPS, T.SK_MSG, T.CGROUP_SOCK, T.CGROUP_SOCK_ADDR];
+
+const SOCKET_TYPES = [T.SOCK_OPS, T.SK_MSG, T.SK_SKB, T.CGROUP_SOCK, T.CGROUP_SOCK_ADDR, T.SOCKET_FILTER, T.SCHED_CLS, T.SCHED_ACT, T.CGROUP_SKB];
+const STORAGE_TYPES = [T.SOCK_OPS, T.SK_MSG, T.CGROUP_SKB, T.CGROUP_SOCK, T.CGROUP_SOCK_ADDR, T.SCHED_CLS, T.SCHED_ACT, T.TRACING, T.LSM];
 
 const def = (id: number, name: string, fn: HelperFn, types: readonly number[] | 'all'): HelperDefinition => ({ id, name, fn, types });
 
@@ -52,13 +56,23 @@ export const HELPER_DEFINITIONS: readonly HelperDefinition[] = [
   def(42, 'get_numa_node_id', getNumaNodeId, 'all'),
   def(44, 'xdp_adjust_head', xdpAdjustHead, [T.XDP]),
   def(45, 'probe_read_str', probeReadStr(false), TRACING),
+  def(46, 'get_socket_cookie', getSocketCookie, SOCKET_TYPES),
+  def(53, 'sock_map_update', sockMapUpdate, [T.SOCK_OPS]),
   def(54, 'xdp_adjust_meta', xdpAdjustMeta, [T.XDP]),
+  def(59, 'sock_ops_cb_flags_set', sockOpsCbFlagsSet, [T.SOCK_OPS]),
+  def(60, 'msg_redirect_map', msgRedirectMap, [T.SK_MSG]),
+  def(61, 'msg_apply_bytes', msgBytesNoop, [T.SK_MSG]),
+  def(62, 'msg_cork_bytes', msgBytesNoop, [T.SK_MSG]),
   def(65, 'xdp_adjust_tail', xdpAdjustTail, [T.XDP]),
+  def(70, 'sock_hash_update', sockMapUpdate, [T.SOCK_OPS]),
+  def(71, 'msg_redirect_hash', msgRedirectHash, [T.SK_MSG]),
   def(87, 'map_push_elem', mapPushElem, 'all'),
   def(88, 'map_pop_elem', mapPopElem, 'all'),
   def(89, 'map_peek_elem', mapPeekElem, 'all'),
   def(93, 'spin_lock', spinLock, 'all'),
   def(94, 'spin_unlock', spinLock, 'all'),
+  def(107, 'sk_storage_get', skStorageGet, STORAGE_TYPES),
+  def(108, 'sk_storage_delete', skStorageDelete, STORAGE_TYPES),
   def(112, 'probe_read_user', probeRead(true), 'all'),
   def(113, 'probe_read_kernel', probeRead(false), 'all'),
   def(114, 'probe_read_user_str', probeReadStr(true), 'all'),

@@ -128,7 +128,8 @@ export const redirect: HelperFn = (m) => {
   const flags = m.lo[2]! >>> 0;
   const ctx = m.state.context;
   if ((flags & ~1) !== 0) return m.retNumber(ctx instanceof XdpContext ? 0 : 2);
-  (m.state as { redirect?: RedirectTarget }).redirect = { ifindex: m.lo[1]! >>> 0, flags };
+  const target: RedirectTarget = { ifindex: m.lo[1]! >>> 0, flags };
+  m.state.redirect = target;
   m.ret(ctx instanceof XdpContext ? 4 : 7, 0);
 };
 

@@ -9,6 +9,7 @@ import { LpmTrieMap } from './lpm-trie-map.js';
 import { PerfEventArrayMap } from './perf-event-array-map.js';
 import { QueueStackMap } from './queue-stack-map.js';
 import { RingBufferMap } from './ring-buffer-map.js';
+import { SkStorageMap, SockMapMap, type SocketHost } from './sock-maps.js';
 import type { VmMap } from './vm-map.js';
 
 /** A map definition: a MapSpec, or just its parameters. */
@@ -18,7 +19,7 @@ export type MapDefinition = MapParams & Partial<Pick<MapSpec, 'initialData' | 'm
  * Create a vm map of the spec's type, with the kernel's parameter checks.
  * @throws VmErrnoError EINVAL for bad parameters, EOPNOTSUPP for a type the vm lacks.
  */
-export function createMap(fd: number, def: MapDefinition, host: FdHost): VmMap {
+export function createMap(fd: number, def: MapDefinition, host: FdHost & SocketHost): VmMap {
   switch (def.type) {
     case MapType.HASH:
     case MapType.PERCPU_HASH:
@@ -45,6 +46,11 @@ export function createMap(fd: number, def: MapDefinition, host: FdHost): VmMap {
       return new ArrayOfMapsMap(fd, def, host);
     case MapType.HASH_OF_MAPS:
       return new HashOfMapsMap(fd, def, host);
+    case MapType.SOCKMAP:
+    case MapType.SOCKHASH:
+      return new SockMapMap(fd, def, host);
+    case MapType.SK_STORAGE:
+      return new SkStorageMap(fd, def, host);
     default:
       fail('EOPNOTSUPP', `map ${def.name}: the vm has no ${mapTypeName(def.type) ?? `type ${def.type}`} maps yet`);
   }

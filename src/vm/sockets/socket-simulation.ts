@@ -1,0 +1,98 @@
+import { SkMsgContext } from '../contexts/sk-msg.js';
+import { SockOpsContext, SockOpsOp } from '../contexts/sock-ops.js';
+import type { LoadedProgram } from '../program.js';
+import type { VmRuntime } from '../runtime.js';
+import { TcpState, type SimSocket } from './sim-socket.js';
+
+/** What happened to one sendmsg. */
+export interface SendResult {
+  /** The sk_msg program's verdict. */
+  verdict: 'pass' | 'drop';
+  /** The socket whose receive queue got the bytes (none when dropped). */
+  deliveredTo?: SimSocket;
+  /** Did a redirect take the message (rather than the normal TCP path)? */
+  redirected: boolean;
+  retval: number;
+}
+
+/** BPF_SOCK_OPS_STATE_CB_FLAG. */
+const STATE_CB_FLAG = 1 << 2;
+
+/**
+ * Simulated TCP connections for sockops and sk_msg programs: connecting two sockets runs
+ * the sockops program for both ends (active and passive established), sending runs the
+ * sk_msg program and delivers the bytes where its verdict and redirect say, closing
+ * reports the state change to sockops programs that asked for it.
+ */
+export class SocketSimulation {
+  constructor(
+    readonly runtime: VmRuntime,
+    /** The sockops program (attached to the "cgroup"), if any. */
+    readonly sockOps?: LoadedProgram,
+    /** The sk_msg program (attached to the sockmap), if any. */
+    readonly skMsg?: LoadedProgram,
+  ) {}
+
+  /** Run the sockops program for `op` on a socket: its return value and `reply`. */
+  runSockOps(socket: SimSocket, op: number, args: readonly number[] = []): { retval: number; reply: number } {
+    if (this.sockOps === undefined) return { retval: 1, reply: 0 };
+    const mem = this.runtime.memory;
+    const ctx = new SockOpsContext(mem, socket, op, args);
+    try {
+      this.runtime.machine.runRaw(this.sockOps, { args: [ctx.pointer], context: ctx });
+      return { retval: this.runtime.machine.lo[0]! >>> 0, reply: ctx.reply };
+    } finally {
+      ctx.release(mem);
+    }
+  }
+
+  /** Open a connection between two endpoints: both sockets, peered, with sockops run for each. */
+  connect(client: { ip: string; port: number }, server: { ip: string; port: number }): { client: SimSocket; server: SimSocket } {
+    const c = this.runtime.createSocket({ localIp: client.ip, localPort: client.port, remoteIp: server.ip, remotePort: server.port });
+    const s = this.runtime.createSocket({ localIp: server.ip, localPort: server.port, remoteIp: client.ip, remotePort: client.port });
+    c.peer = s;
+    s.peer = c;
+    c.rcvNxt = s.sndNxt;
+    s.rcvNxt = c.sndNxt;
+    this.runSockOps(c, SockOpsOp.TCP_CONNECT_CB);
+    this.runSockOps(c, SockOpsOp.ACTIVE_ESTABLISHED_CB);
+    this.runSockOps(s, SockOpsOp.PASSIVE_ESTABLISHED_CB);
+    return { client: c, server: s };
+  }
+
+  /** sendmsg on `socket`: the sk_msg verdict decides where the bytes go. */
+  send(socket: SimSocket, data: Uint8Array): SendResult {
+    const normal = (): SendResult => {
+      socket.sndNxt += data.length;
+      if (socket.peer) {
+        socket.peer.rcvNxt += data.length;
+        socket.peer.received.push(data.slice());
+      }
+      return { verdict: 'pass', redirected: false, retval: 1, ...(socket.peer ? { deliveredTo: socket.peer } : {}) };
+    };
+    if (this.skMsg === undefined) return normal();
+    const mem = this.runtime.memory;
+    const ctx = new SkMsgContext(mem, socket, data.slice());
+    try {
+      const m = this.runtime.machine;
+      m.runRaw(this.skMsg, { args: [ctx.pointer], context: ctx });
+      const retval = m.lo[0]! >>> 0;
+      const redirect = m.state.msgRedirect as { socket: SimSocket; ingress: boolean } | undefined;
+      if (retval !== 1) return { verdict: 'drop', redirected: false, retval };
+      if (redirect === undefined) return normal();
+      // Ingress: onto the target's own receive queue; egress: out of the target, to its peer.
+      const to = redirect.ingress ? redirect.socket : redirect.socket.peer;
+      to?.received.push(ctx.message.slice());
+      return { verdict: 'pass', redirected: true, retval, ...(to ? { deliveredTo: to } : {}) };
+    } finally {
+      ctx.release(mem);
+    }
+  }
+
+  /** Close a socket: report TCP_CLOSE to a sockops program that enabled state callbacks. */
+  close(socket: SimSocket): void {
+    const old = socket.state;
+    socket.state = TcpState.CLOSE;
+    if (socket.cbFlags & STATE_CB_FLAG) this.runSockOps(socket, SockOpsOp.STATE_CB, [old, TcpState.CLOSE]);
+  }
+}
