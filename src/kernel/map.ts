@@ -68,6 +68,9 @@ export class KernelMap implements BpfMap {
   readonly #nextKeyWords: [number, number];
   #frozen = false;
   #mapping: ArrayBuffer | undefined;
+  /** The shared element attr (words) and its call, cached for the hot path. */
+  readonly #words: Uint32Array;
+  readonly #bpf: (cmd: number) => number;
 
   /** Take ownership of `fd`, a map described by `info`. Use createMap() or the static openers. */
   constructor(fd: number, info: KernelMapInfo) {
@@ -90,6 +93,9 @@ export class KernelMap implements BpfMap {
     this.#keyWords = this.keySize === 0 ? [0, 0] : addressWords(n.address(this.#key));
     this.#valueWords = addressWords(n.address(this.#value));
     this.#nextKeyWords = addressWords(n.address(this.#nextKey));
+    const shared = elementCall();
+    this.#words = shared.words;
+    this.#bpf = shared.call;
   }
 
   /** Open the map pinned at `path`. */
@@ -434,7 +440,7 @@ export class KernelMap implements BpfMap {
     if (this.#fd < 0) this.#checkOpen();
     if (key.length !== this.keySize) throw this.#sizeError('key', key.length, this.keySize);
     if (this.keySize !== 0) this.#key.set(key);
-    const { words, call } = elementCall();
+    const words = this.#words;
     words[ElemWord.MAP_FD] = this.#fd;
     words[ElemWord.KEY_LO] = this.#keyWords[0];
     words[ElemWord.KEY_HI] = this.#keyWords[1];
@@ -442,7 +448,7 @@ export class KernelMap implements BpfMap {
     words[ElemWord.VALUE_HI] = valueWords[1];
     words[ElemWord.FLAGS_LO] = flags;
     words[ElemWord.FLAGS_HI] = 0;
-    return call(cmd);
+    return this.#bpf(cmd);
   }
 
   #batchCount(keys: Uint8Array): number {
