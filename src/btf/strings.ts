@@ -1,6 +1,7 @@
 import { BtfError } from './errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+const latin1 = new TextDecoder('latin1');
 
 /**
  * A BTF string table: NUL-terminated strings addressed by byte offset. In split BTF the
@@ -35,29 +36,42 @@ export class StringTable {
   /** The string at `offset`; a BtfError when the offset is outside the table. */
   get(offset: number): string {
     if (this.base && offset < this.start) return this.base.get(offset);
-    const cached = this.cache.get(offset);
-    if (cached !== undefined) return cached;
     const at = offset - this.start;
     if (!Number.isInteger(offset) || at < 0 || at >= this.bytes.length) {
       throw new BtfError(`string offset ${offset} outside the table (${this.end} bytes)`, this.part, offset);
     }
-    let end = at;
-    let ascii = true;
+    const text = this.asciiText();
+    if (text !== undefined) {
+      // ASCII table (vmlinux, clang output): byte offsets are character offsets.
+      const end = text.indexOf('\0', at);
+      return text.slice(at, end < 0 ? text.length : end);
+    }
+    const cached = this.cache.get(offset);
+    if (cached !== undefined) return cached;
     const b = this.bytes;
-    while (end < b.length && b[end] !== 0) {
-      if (b[end]! >= 0x80) ascii = false;
-      end++;
+    let end = at;
+    while (end < b.length && b[end] !== 0) end++;
+    const str = utf8.decode(b.subarray(at, end));
+    this.cache.set(offset, str);
+    return str;
+  }
+
+  private ascii: string | null | undefined;
+
+  /** The whole table as one string when it is pure ASCII (decoded once), else undefined. */
+  private asciiText(): string | undefined {
+    if (this.ascii === undefined) {
+      const b = this.bytes;
+      let ascii = true;
+      for (let i = 0; i < b.length; i++) {
+        if (b[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      this.ascii = ascii ? latin1.decode(b) : null;
     }
-    // The table is validated to end in NUL, so `end` stops inside it.
-    let s: string;
-    if (ascii && end - at < 64) {
-      s = '';
-      for (let i = at; i < end; i++) s += String.fromCharCode(b[i]!);
-    } else {
-      s = utf8.decode(b.subarray(at, end));
-    }
-    this.cache.set(offset, s);
-    return s;
+    return this.ascii ?? undefined;
   }
 }
 
