@@ -179,9 +179,12 @@ function moveExtInfo(ext: BtfExt, pieces: Piece[], out: LinkedProgram): void {
     }
     const lines = ext.lineInfo.get(section);
     if (lines) {
-      for (let i = firstAtOrAfter(lines, startSlot); i < lines.length && lines[i]!.slot < endSlot; i++) {
+      const into = out.lineInfo;
+      for (let i = firstAtOrAfter(lines, startSlot); i < lines.length; i++) {
         const r = lines[i]!;
-        out.lineInfo.push({
+        if (r.slot >= endSlot) break;
+        // One literal with every field, so that all LineInfo objects share one shape.
+        into.push({
           slot: r.slot + shift,
           fileName: r.fileName,
           line: r.line,
