@@ -39,3 +39,4 @@ export { autoAttach, canAutoAttach } from './auto-attach.js';
 export { probeFeatures, probeHelper, probeMapType, probeProgramType, minimalMapOptions, type KernelFeatures } from './features.js';
 export { PerfEventArrayReader, type PerfReaderOptions } from './perf-reader.js';
 export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe.js';
+export { listPrograms, listMaps, listLinks, programSummary, mapSummary, xlatedInstructions, type ProgramSummary, type MapSummary, type LinkSummary } from './inventory.js';
