@@ -50,11 +50,24 @@ export interface CoreApplyResult {
   results: CoreRelocationResult[];
 }
 
-/** A parsed target with its candidate index, reusable across programs. */
+/**
+ * A parsed target with its candidate index, reusable across programs. It also keeps
+ * libbpf's per-object candidate cache (one per local BTF): relocating an object's
+ * programs one after another through the same CoreTarget, in .BTF.ext order, narrows
+ * candidates exactly as bpf_object__relocate_core does.
+ */
 export class CoreTarget {
   readonly index: CandidateIndex;
+  private readonly caches = new WeakMap<Btf, Map<number, number[]>>();
   constructor(readonly btf: Btf) {
     this.index = new CandidateIndex(btf);
+  }
+
+  /** Candidate lists by local root type id, for one local BTF. */
+  candidateCache(local: Btf): Map<number, number[]> {
+    let c = this.caches.get(local);
+    if (!c) this.caches.set(local, (c = new Map()));
+    return c;
   }
 }
 
@@ -82,7 +95,7 @@ export function applyCoreRelocations(
     slot += insnSlots(insn);
   });
   const patched: Array<Instruction[] | undefined> = new Array(insns.length);
-  const candCache = new Map<number, number[]>();
+  const candCache = tgt.candidateCache(localBtf);
   const results: CoreRelocationResult[] = [];
   const bigEndian = localBtf.endian === 'big';
 
