@@ -6,5 +6,6 @@
  */
 export * as isa from './isa/index.js';
 export * as uapi from './uapi/index.js';
+export * as btf from './btf/index.js';
 export type * from './api/index.js';
 export type * from './elf/object-spec.js';

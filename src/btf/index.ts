@@ -12,3 +12,4 @@ export * from './fixup.js';
 export * from './c-dump.js';
 export * from './ts-dump.js';
 export * from './raw-dump.js';
+export * as core from './core/index.js';
