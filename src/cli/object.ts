@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadObjectSpec } from '../elf/load-object.js';
 import { summarizeObject, type MapSummary, type ObjectSummary } from '../elf/object-summary.js';
+import { ProgType } from '../uapi/prog-types.js';
 import type { Command } from './main.js';
 
-const HELP = `usage: bpfkit object inspect FILE.o [--json] [--program-type N]
+const HELP = `usage: bpfkit object inspect FILE.o [--json] [--program-type T]
 
 Show what an eBPF object file (clang -target bpf, libbpf conventions) holds:
 programs (section, function, program type, expected attach type and target,
@@ -19,7 +20,8 @@ version and a BTF summary.
 
 options:
   --json              print the summary as JSON
-  --program-type N    program type number for sections libbpf does not know
+  --program-type T    program type (number or name, e.g. xdp, sched_cls) for
+                      sections libbpf does not know
   -h, --help          this text
 `;
 
@@ -88,6 +90,14 @@ function table(header: string[], rows: string[][]): string[] {
   return [line(header), ...rows.map(line)];
 }
 
+/** A program type from a number or a name such as "xdp" or "SCHED_CLS"; null if neither. */
+function parseProgType(text: string | undefined): number | undefined | null {
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  const key = text.toUpperCase() as keyof typeof ProgType;
+  return Object.hasOwn(ProgType, key) ? ProgType[key] : null;
+}
+
 export const command: Command = {
   summary: 'inspect an eBPF object file: programs, maps, globals, BTF',
   help: HELP,
@@ -109,9 +119,9 @@ export const command: Command = {
       process.stderr.write(`bpfkit object inspect: expected one object file, got ${positionals.length}\n\n${HELP}`);
       return 2;
     }
-    const programType = values['program-type'] === undefined ? undefined : Number(values['program-type']);
-    if (programType !== undefined && !Number.isInteger(programType)) {
-      process.stderr.write(`bpfkit object inspect: --program-type must be a number\n`);
+    const programType = parseProgType(values['program-type']);
+    if (programType === null) {
+      process.stderr.write(`bpfkit object inspect: --program-type must be a program type number or name (e.g. 6 or xdp)\n`);
       return 2;
     }
     const file = positionals[0]!;

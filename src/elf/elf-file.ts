@@ -336,6 +336,20 @@ function readRelocations(
   return { section, kind, targetIndex: section.info, symbolTableIndex: section.link, entries };
 }
 
+/**
+ * The NUL-terminated string at `offset` in string-table section `tableIndex` (.strtab,
+ * .dynstr, .shstrtab, ...).
+ *
+ * @throws ElfError when the section is not a string table or the offset is outside it.
+ */
+export function stringAt(elf: ElfFile, tableIndex: number, offset: number): string {
+  const table = elf.sections[tableIndex];
+  if (!table || table.type !== SectionType.STRTAB) {
+    throw new ElfError(`section ${tableIndex} is not a string table`, 'section headers');
+  }
+  return readCString(table.data, offset, `string table ${table.name || tableIndex}`, table.offset);
+}
+
 /** The first section called `name`, or undefined. */
 export function sectionByName(elf: ElfFile, name: string): ElfSection | undefined {
   return elf.sections.find((s) => s.name === name);

@@ -1,29 +1,14 @@
 /** CO-RE, func_info and line_info records follow their instructions into each program. */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../../src/btf/btf.js';
 import { parseBtfExt } from '../../src/btf/ext.js';
 import { parseElf, sectionByName } from '../../src/elf/elf-file.js';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
-import { compileBpf, repoRoot, type Cpu } from '../support/clang.js';
+import { compileBpf, type Cpu } from '../support/clang.js';
+import { vmlinuxDir } from './host.js';
 import { objdump } from './objdump.js';
 import { refSections, refSymbols } from './readelf.js';
-
-/** vmlinux.h from this kernel's BTF, generated once into test/.fixtures (never committed). */
-function vmlinuxDir(): string {
-  const dir = join(repoRoot, 'test/.fixtures');
-  const header = join(dir, 'vmlinux.h');
-  if (!existsSync(header)) {
-    mkdirSync(dir, { recursive: true });
-    const text = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 256 << 20 });
-    const tmp = `${header}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, header);
-  }
-  return dir;
-}
 
 describe.each<[string, Cpu]>([
   ['clang 14 v3', 'v3'],

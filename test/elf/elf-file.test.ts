@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseElf, relocationsFor, sectionByName, symbolsIn } from '../../src/elf/elf-file.js';
+import { parseElf, relocationsFor, sectionByName, stringAt, symbolsIn } from '../../src/elf/elf-file.js';
 import { ElfMachine, SectionType } from '../../src/elf/elf-constants.js';
 import { compileBpf } from '../support/clang.js';
 import { compileHost } from './host.js';
@@ -93,6 +93,10 @@ describe('parseElf helpers', () => {
     expect(xdp).toBeDefined();
     const ref = refSymbols(path).filter((s) => s.section === xdp.index && s.name !== '' && s.type !== 3);
     expect(symbolsIn(elf, xdp).filter((s) => s.type !== 3).map((s) => s.name)).toEqual(ref.map((s) => s.name));
+    const symtab = elf.sections[elf.symbolTableIndex]!;
+    const raw = new DataView(elf.bytes.buffer, elf.bytes.byteOffset);
+    const main = elf.symbols.find((s) => s.name === 'xdp_main')!;
+    expect(stringAt(elf, symtab.link, raw.getUint32(symtab.offset + main.index * 24, true))).toBe('xdp_main');
     const rel = relocationsFor(elf, xdp)!;
     expect(rel.entries.map((e) => e.offset)).toEqual(refRelocations(path).filter((r) => r.section === rel.section.index).map((r) => r.offset));
   });

@@ -14,10 +14,10 @@ import { loadObjectSpec } from '../../src/elf/load-object.js';
 import { uprobeOffset } from '../../src/elf/uprobe.js';
 import { usdtNotes } from '../../src/elf/usdt.js';
 import { compileBpf } from '../support/clang.js';
-import { compileHost } from './host.js';
+import { compileHost, vmlinuxDir } from './host.js';
 
 const SEED = Number(process.env.BPFKIT_FUZZ_SEED ?? 0x5eed);
-const CASES_PER_INPUT = Number(process.env.BPFKIT_FUZZ_CASES ?? 600);
+const CASES_PER_INPUT = Number(process.env.BPFKIT_FUZZ_CASES ?? 500);
 
 /** mulberry32: small, fast, seedable. */
 function prng(seed: number): () => number {
@@ -135,6 +135,7 @@ describe('fuzz', () => {
     ['programs.c v4', compileBpf('test/fixtures/elf/programs.c', { cpu: 'v4' })],
     ['programs.c bpfeb', compileBpf('test/fixtures/elf/programs.c', { cpu: 'v3', bigEndian: true })],
     ['legacy_maps.c', compileBpf('test/fixtures/elf/legacy_maps.c', { cpu: 'v2' })],
+    ['core.c (CO-RE records)', compileBpf('test/fixtures/elf/core.c', { cpu: 'v3', flags: [`-I${vmlinuxDir()}`] })],
   ];
   it.each(objects)('loadObjectSpec on mutated %s throws only typed errors', (label, path) => {
     const bytes = new Uint8Array(readFileSync(path));

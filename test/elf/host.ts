@@ -1,7 +1,7 @@
 /** Builds host (x86-64) programs for the uprobe/USDT tests with gcc, cached by source hash. */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { repoRoot } from '../support/clang.js';
 
@@ -20,3 +20,18 @@ export function compileHost(source: string, options: { shared?: boolean; libs?: 
   renameSync(tmp, out);
   return out;
 }
+
+/** vmlinux.h from this kernel's BTF, generated once into test/.fixtures (never committed). */
+export function vmlinuxDir(): string {
+  const dir = join(repoRoot, 'test/.fixtures');
+  const header = join(dir, 'vmlinux.h');
+  if (!existsSync(header)) {
+    mkdirSync(dir, { recursive: true });
+    const text = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 256 << 20 });
+    const tmp = `${header}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, header);
+  }
+  return dir;
+}
+

@@ -77,6 +77,19 @@ describe('bpfkit object inspect', () => {
     expect(r.stdout).toMatch(/^BTF: \d+ types in \d+ bytes/m);
   });
 
+  it('loads unknown sections with --program-type, by number or name', async () => {
+    const unknown = compileBpf('test/fixtures/elf/unknown_section.c', { cpu: 'v3' });
+    const refused = await bpfkit('object', 'inspect', unknown);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/my_custom_hook/);
+    for (const t of ['1', 'socket_filter']) {
+      const r = await bpfkit('object', 'inspect', unknown, '--json', '--program-type', t);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).programs[0].type).toBe('socket_filter');
+    }
+    expect((await bpfkit('object', 'inspect', unknown, '--program-type', 'bogus')).code).toBe(2);
+  });
+
   it('reports unreadable, truncated and non-BPF files with exit code 1', async () => {
     expect((await bpfkit('object', 'inspect', join(dir, 'missing.o'))).code).toBe(1);
     const cut = join(dir, 'cut.o');
