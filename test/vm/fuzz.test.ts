@@ -111,17 +111,17 @@ describe('fuzzed programs only ever fail with the vm typed errors, inside their 
 
   it('random programs', () => {
     const rand = rng(0xb9f);
-    for (let n = 0; n < 1200; n++) {
+    for (let n = 0; n < 800; n++) {
       const length = 1 + Math.floor(rand() * 24);
       const program: Instruction[] = [];
       for (let i = 0; i < length; i++) program.push(randomInstruction(rand, i, length, maps));
       if (rand() < 0.7) program.push(insn(0x95));
       runOne(program, rand() < 0.5 ? ProgType.XDP : ProgType.KPROBE);
     }
-    expect(outcomes.loaded).toBeGreaterThan(500);
+    expect(outcomes.loaded).toBeGreaterThan(400);
     expect(outcomes.returned).toBeGreaterThan(50);
     expect(outcomes.faulted).toBeGreaterThan(50);
-    expect(outcomes.compared).toBeGreaterThan(500);
+    expect(outcomes.compared).toBeGreaterThan(300);
   });
 
   it('mutations of the conformance programs', () => {

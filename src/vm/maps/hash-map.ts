@@ -17,7 +17,9 @@ interface Entry {
  * least-recently referenced).
  */
 export class HashMap extends BaseMap {
-  private readonly table = new Map<string, Entry>();
+  private readonly table = new Map<string | number, Entry>();
+  /** 4-byte keys are looked up as numbers (no string per lookup). */
+  private readonly tableKey: (key: Uint8Array) => string | number;
   private readonly perCpu: boolean;
   private readonly lru: boolean;
 
@@ -26,6 +28,7 @@ export class HashMap extends BaseMap {
     if (params.keySize <= 0 || params.valueSize <= 0 || params.maxEntries <= 0) fail('EINVAL', `hash map ${params.name}: key size, value size and max_entries must be positive`);
     this.perCpu = params.type === MapType.PERCPU_HASH || params.type === MapType.LRU_PERCPU_HASH;
     this.lru = params.type === MapType.LRU_HASH || params.type === MapType.LRU_PERCPU_HASH;
+    this.tableKey = params.keySize === 4 ? (k) => (k[0]! | (k[1]! << 8) | (k[2]! << 16) | (k[3]! << 24)) >>> 0 : keyString;
   }
 
   override get userValueSize(): number {
@@ -38,7 +41,7 @@ export class HashMap extends BaseMap {
   }
 
   lookupRef(key: Uint8Array, cpu: number): Uint8Array | undefined {
-    const k = keyString(key);
+    const k = this.tableKey(key);
     const e = this.table.get(k);
     if (e === undefined) return undefined;
     if (this.lru && cpu >= 0) {
@@ -50,14 +53,14 @@ export class HashMap extends BaseMap {
 
   override lookup(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key);
-    const e = this.table.get(keyString(key));
+    const e = this.table.get(this.tableKey(key));
     return e === undefined ? undefined : e.storage.slice();
   }
 
   /** `cpu` -1: a user-space update, which for per-CPU maps sets every CPU's value. */
   updateElem(key: Uint8Array, value: Uint8Array, flags: number, cpu: number): number {
     if ((flags & ~4) > 2) return -Errno.EINVAL;
-    const k = keyString(key);
+    const k = this.tableKey(key);
     const e = this.table.get(k);
     if (e !== undefined) {
       if ((flags & 3) === 1) return -Errno.EEXIST;
@@ -67,7 +70,7 @@ export class HashMap extends BaseMap {
     if ((flags & 3) === 2) return -Errno.ENOENT;
     if (this.table.size >= this.maxEntries) {
       if (!this.lru) return -Errno.E2BIG;
-      const [oldestKey, oldest] = this.table.entries().next().value as [string, Entry];
+      const [oldestKey, oldest] = this.table.entries().next().value as [string | number, Entry];
       this.table.delete(oldestKey);
       for (const v of oldest.values) this.host.releaseValue(v);
     }
@@ -90,7 +93,7 @@ export class HashMap extends BaseMap {
   }
 
   deleteElem(key: Uint8Array): number {
-    const k = keyString(key);
+    const k = this.tableKey(key);
     const e = this.table.get(k);
     if (e === undefined) return -Errno.ENOENT;
     this.table.delete(k);
@@ -100,7 +103,7 @@ export class HashMap extends BaseMap {
 
   nextKey(key?: Uint8Array): Uint8Array | undefined {
     if (key !== undefined) {
-      const k = keyString(key);
+      const k = this.tableKey(key);
       if (this.table.has(k)) {
         let found = false;
         for (const [kk, e] of this.table) {
