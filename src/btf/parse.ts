@@ -2,7 +2,7 @@ import { ByteReader, endianOfMagic, type Endian } from './bytes.js';
 import { BtfError } from './errors.js';
 import { BTF_KIND_MAX, kindNames } from './kinds.js';
 import { StringTable } from './strings.js';
-import { referencedIds, type BtfType, type Member } from './types.js';
+import { type BtfType, type Member } from './types.js';
 
 export const BTF_MAGIC = 0xeb9f;
 export const BTF_HEADER_SIZE = 24;
@@ -119,7 +119,7 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
     const kflag = (info & 0x80000000) !== 0;
     if (kindNo === 0 || kindNo > BTF_KIND_MAX) throw r.error(`type [${id}] has unknown kind ${kindNo}`, at + 4);
     const kind = kindNames[kindNo]!;
-    const common = { id, name: name(nameOff, at), nameOff, kflag };
+    const nm = name(nameOff, at);
     const noVlen = () => {
       if (vlen !== 0) throw r.error(`type [${id}] (${kind}) must have vlen 0, has ${vlen}`, at + 4);
     };
@@ -135,7 +135,7 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
         if (sizeOrType === 0 || sizeOrType > 16 || bits > sizeOrType * 8 || bitOffset + bits > sizeOrType * 8) {
           throw r.error(`int [${id}] has bad size ${sizeOrType}/bits ${bits}/offset ${bitOffset}`, at + 8);
         }
-        types.push({ ...common, kind, size: sizeOrType, encoding: (data >>> 24) & 0xf, bitOffset, bits });
+        types.push({ id, name: nm, nameOff, kflag, kind, size: sizeOrType, encoding: (data >>> 24) & 0xf, bitOffset, bits });
         break;
       }
       case 'ptr':
@@ -145,23 +145,23 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
       case 'type_tag':
       case 'typedef':
         noVlen();
-        types.push({ ...common, kind, type: sizeOrType });
+        types.push({ id, name: nm, nameOff, kflag, kind, type: sizeOrType });
         break;
       case 'fwd':
         noVlen();
-        types.push({ ...common, kind });
+        types.push({ id, name: nm, nameOff, kflag, kind });
         break;
       case 'float':
         noVlen();
-        types.push({ ...common, kind, size: sizeOrType });
+        types.push({ id, name: nm, nameOff, kflag, kind, size: sizeOrType });
         break;
       case 'func':
-        types.push({ ...common, kind, type: sizeOrType, linkage: vlen });
+        types.push({ id, name: nm, nameOff, kflag, kind, type: sizeOrType, linkage: vlen });
         break;
       case 'array': {
         noVlen();
         r.need(off, 12, `array [${id}]`);
-        types.push({ ...common, kind, type: u32(off), indexType: u32(off + 4), nelems: u32(off + 8) });
+        types.push({ id, name: nm, nameOff, kflag, kind, type: u32(off), indexType: u32(off + 4), nelems: u32(off + 8) });
         off += 12;
         break;
       }
@@ -180,7 +180,7 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
             bitfieldSize: kflag ? raw >>> 24 : 0,
           };
         }
-        types.push({ ...common, kind, size: sizeOrType, members });
+        types.push({ id, name: nm, nameOff, kflag, kind, size: sizeOrType, members });
         break;
       }
       case 'enum': {
@@ -190,7 +190,7 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
           const vNameOff = u32(off);
           values[i] = { name: name(vNameOff, off), nameOff: vNameOff, value: BigInt(kflag ? i32(off + 4) : u32(off + 4)) };
         }
-        types.push({ ...common, kind, size: sizeOrType, values });
+        types.push({ id, name: nm, nameOff, kflag, kind, size: sizeOrType, values });
         break;
       }
       case 'enum64': {
@@ -201,7 +201,7 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
           const raw = (BigInt(u32(off + 8)) << 32n) | BigInt(u32(off + 4));
           values[i] = { name: name(vNameOff, off), nameOff: vNameOff, value: kflag ? BigInt.asIntN(64, raw) : raw };
         }
-        types.push({ ...common, kind, size: sizeOrType, values });
+        types.push({ id, name: nm, nameOff, kflag, kind, size: sizeOrType, values });
         break;
       }
       case 'func_proto': {
@@ -211,26 +211,26 @@ function readTypes(r: ByteReader, firstId: number, strings: StringTable): BtfTyp
           const pNameOff = u32(off);
           params[i] = { name: name(pNameOff, off), nameOff: pNameOff, type: u32(off + 4) };
         }
-        types.push({ ...common, kind, type: sizeOrType, params });
+        types.push({ id, name: nm, nameOff, kflag, kind, type: sizeOrType, params });
         break;
       }
       case 'var':
         noVlen();
         r.need(off, 4, `var [${id}]`);
-        types.push({ ...common, kind, type: sizeOrType, linkage: u32(off) });
+        types.push({ id, name: nm, nameOff, kflag, kind, type: sizeOrType, linkage: u32(off) });
         off += 4;
         break;
       case 'datasec': {
         r.need(off, vlen * 12, `datasec [${id}] vars`);
         const vars = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += 12) vars[i] = { type: u32(off), offset: u32(off + 4), size: u32(off + 8) };
-        types.push({ ...common, kind, size: sizeOrType, vars });
+        types.push({ id, name: nm, nameOff, kflag, kind, size: sizeOrType, vars });
         break;
       }
       case 'decl_tag':
         noVlen();
         r.need(off, 4, `decl_tag [${id}]`);
-        types.push({ ...common, kind, type: sizeOrType, componentIdx: i32(off) });
+        types.push({ id, name: nm, nameOff, kflag, kind, type: sizeOrType, componentIdx: i32(off) });
         off += 4;
         break;
       default:
@@ -250,14 +250,17 @@ function validateReferences(p: ParsedBtf, base: BaseInfo | undefined): void {
   const first = base?.typeCount ?? 1;
   const count = first + p.types.length;
   const kindOf = (id: number) => (id >= first ? p.types[id - first]!.kind : id === 0 ? 'void' : base!.kindOf(id));
-  const refs: number[][] = new Array(p.types.length);
+  // Edges in one flat array (CSR layout): refs of type i are edges[start[i]..start[i+1]).
+  const start = new Int32Array(p.types.length + 1);
+  const edges: number[] = [];
   for (let i = 0; i < p.types.length; i++) {
     const t = p.types[i]!;
-    const ids = referencedIds(t);
-    for (const id of ids) {
+    start[i] = edges.length;
+    pushReferences(t, edges);
+    for (let e = start[i]!; e < edges.length; e++) {
+      const id = edges[e]!;
       if (id >= count) throw new BtfError(`type [${t.id}] (${t.kind}) refers to type id ${id}, beyond the last id ${count - 1}`, 'types', t.id);
     }
-    refs[i] = ids;
     if (t.kind === 'datasec') {
       for (const v of t.vars) {
         const k = kindOf(v.type);
@@ -268,6 +271,7 @@ function validateReferences(p: ParsedBtf, base: BaseInfo | undefined): void {
       throw new BtfError(`func [${t.id}] has type ${t.type} (${kindOf(t.type)}), not a func_proto`, 'types', t.id);
     }
   }
+  start[p.types.length] = edges.length;
   const acyclic = (skip: (t: BtfType) => boolean, what: string) => {
     // Iterative DFS: 0 unvisited, 1 on the stack, 2 done. Base types cannot refer back here.
     const state = new Uint8Array(p.types.length);
@@ -281,16 +285,16 @@ function validateReferences(p: ParsedBtf, base: BaseInfo | undefined): void {
       while (stack.length) {
         const top = stack.length - 1;
         const i = stack[top]!;
-        const out = skip(p.types[i]!) ? [] : refs[i]!;
+        const skipped = skip(p.types[i]!);
         const e = edge[top]!;
-        if (e >= out.length) {
+        if (skipped || start[i]! + e >= start[i + 1]!) {
           state[i] = 2;
           stack.pop();
           edge.pop();
           continue;
         }
         edge[top] = e + 1;
-        const next = out[e]! - first;
+        const next = edges[start[i]! + e]! - first;
         if (next < 0) continue;
         if (state[next] === 1) throw new BtfError(`reference cycle through type [${next + first}] ${what}`, 'types', next + first);
         if (state[next] === 0) {
@@ -303,4 +307,33 @@ function validateReferences(p: ParsedBtf, base: BaseInfo | undefined): void {
   };
   acyclic((t) => t.kind === 'ptr', 'without a pointer');
   acyclic((t) => t.kind === 'struct' || t.kind === 'union', 'without a struct or union');
+}
+
+/** Append the ids `t` refers to (as referencedIds, without allocating). */
+function pushReferences(t: BtfType, out: number[]): void {
+  switch (t.kind) {
+    case 'void':
+    case 'int':
+    case 'fwd':
+    case 'float':
+    case 'enum':
+    case 'enum64':
+      return;
+    case 'array':
+      out.push(t.type, t.indexType);
+      return;
+    case 'struct':
+    case 'union':
+      for (const m of t.members) out.push(m.type);
+      return;
+    case 'func_proto':
+      out.push(t.type);
+      for (const p of t.params) out.push(p.type);
+      return;
+    case 'datasec':
+      for (const v of t.vars) out.push(v.type);
+      return;
+    default:
+      out.push(t.type);
+  }
 }
