@@ -18,6 +18,7 @@
 #include <linux/socket.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "mesh.h"
 
 #ifndef AF_INET
@@ -196,6 +197,33 @@ static __always_inline int judge(struct mesh_conn *c, const __u32 *server_ip, __
 	return c->allowed;
 }
 
+/* CO-RE views of the kernel structs the bypass peeks at (only these fields are relocated). */
+struct sock___mesh {
+	void *sk_user_data;
+	int sk_rcvbuf;
+} __attribute__((preserve_access_index));
+
+struct sk_psock___mesh {
+	struct sock___mesh *sk;
+	__u32 msg_tot_len;
+} __attribute__((preserve_access_index));
+
+/* sk_user_data carries flag bits below the psock pointer (SK_USER_DATA_PTRMASK). */
+#define SK_USER_DATA_PTRMASK (~7UL)
+/* Below this, a receiver's queue never counts as backed up (its rcvbuf starts small). */
+#define MESH_MIN_BACKLOG (1U << 20)
+
+/* The address of the psock the sockhash just gave this socket (0 if none). */
+static __always_inline __u64 own_psock(struct bpf_sock_ops *skops)
+{
+	struct sock___mesh *sk;
+
+	if (!skops->sk)
+		return 0;
+	sk = (struct sock___mesh *)bpf_skc_to_tcp_sock(skops->sk);
+	return sk ? (unsigned long)sk->sk_user_data & SK_USER_DATA_PTRMASK : 0;
+}
+
 static __always_inline int remember_cookie(struct bpf_sock_ops *skops, __u64 cookie)
 {
 	struct bpf_sock *sk = skops->sk;
@@ -212,7 +240,7 @@ static __always_inline int remember_cookie(struct bpf_sock_ops *skops, __u64 coo
 
 static __always_inline void on_active_established(struct bpf_sock_ops *skops)
 {
-	struct mesh_conn c = {};
+	struct mesh_conn c = {}, *client;
 	struct mesh_pair_key pk = {};
 	__u64 cookie;
 
@@ -234,6 +262,9 @@ static __always_inline void on_active_established(struct bpf_sock_ops *skops)
 		return;
 	}
 	bpf_map_update_elem(&mesh_pending, &pk, &cookie, BPF_ANY);
+	client = bpf_map_lookup_elem(&mesh_conns, &cookie);
+	if (client)
+		client->own_psock = own_psock(skops);
 	count(MESH_STAT_INSERTED, 1);
 	/* STATE: forget the record at close. RTT: the first ACK of data tells us whether a
 	 * peer showed up; if none did, leave the sockhash (no cost, no FIONREAD fault). */
@@ -244,7 +275,7 @@ static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
 {
 	struct mesh_conn c = {};
 	struct mesh_pair_key pk = {};
-	struct mesh_conn *client;
+	struct mesh_conn *client, *server;
 	__u64 *client_cookie, peer, cookie;
 
 	if (describe(skops, &c))
@@ -274,6 +305,12 @@ static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
 		bpf_map_delete_elem(&mesh_conns, &cookie);
 		count(MESH_STAT_INSERT_FAILED, 1);
 		return;
+	}
+	server = bpf_map_lookup_elem(&mesh_conns, &cookie);
+	if (server) {
+		server->own_psock = own_psock(skops);
+		server->peer_psock = client->own_psock;
+		client->peer_psock = server->own_psock;
 	}
 	/* Pair last, so the client redirects only once its peer sits in the sockhash. */
 	client->peer_cookie = cookie;
@@ -350,6 +387,30 @@ static __always_inline void count_conn(__u64 cookie, __u64 bytes, int redirected
 	}
 }
 
+/* Would `size` more bytes overfill the peer's queue of redirected, unread bytes? A
+ * redirect never waits for the receiver (the kernel queues without bound, up to the
+ * host's tcp_mem, then fails sends with ENOMEM), so once a receiver stops reading the
+ * connection moves to TCP, whose window blocks the sender as usual. */
+static __always_inline int peer_backed_up(const struct mesh_conn *c, __u64 size)
+{
+	struct sk_psock___mesh *psock = (struct sk_psock___mesh *)c->peer_psock;
+	struct sock___mesh *sk = 0;
+	__u32 queued = 0;
+	int limit = 0;
+
+	if (!psock)
+		return 0;
+	/* Plain reads: if the peer is gone they see stale memory, and the redirect below
+	 * fails anyway (its socket left the sockhash). */
+	bpf_probe_read_kernel(&queued, sizeof(queued), &psock->msg_tot_len);
+	bpf_probe_read_kernel(&sk, sizeof(sk), &psock->sk);
+	if (sk)
+		bpf_probe_read_kernel(&limit, sizeof(limit), &sk->sk_rcvbuf);
+	if (limit < (int)MESH_MIN_BACKLOG)
+		limit = MESH_MIN_BACKLOG;
+	return queued + size > (__u64)limit;
+}
+
 static __always_inline int pass(__u64 cookie, __u64 size)
 {
 	count(MESH_STAT_PASSED_MSGS, 1);
@@ -385,10 +446,11 @@ int mesh_redirect(struct sk_msg_md *msg)
 		c->policy_generation = cfg->generation;
 		c->allowed = policy_allows(cfg, c->family, server_ip, server_port);
 	}
-	if (c->state != MESH_CONN_REDIRECT || !c->allowed ||
+	if (c->state != MESH_CONN_REDIRECT || !c->allowed || peer_backed_up(c, size) ||
 	    bpf_msg_redirect_hash(msg, &mesh_socks, &c->peer_cookie, BPF_F_INGRESS) != SK_PASS) {
-		/* Not paired before the first byte, switched off by policy, or the peer is
-		 * gone: this socket's sends take the normal path from now on. */
+		/* Not paired before the first byte, switched off by policy, the receiver
+		 * stopped reading, or the peer is gone: this socket's sends take the normal
+		 * path from now on. */
 		c->state = MESH_CONN_TCP;
 		count(MESH_STAT_FALLBACKS, 1);
 		return pass(cookie, size);

@@ -46,6 +46,11 @@ struct mesh_conn {
 	__u32 pad;
 	__u32 local_ip[4];	/* network order; IPv4 in [0] */
 	__u32 remote_ip[4];
+	/* Kernel addresses of this socket's and the peer's psock (struct sk_psock), read
+	 * with bpf_probe_read_kernel only: sk_msg programs cannot hold a reference to the
+	 * peer socket, and the redirect must know how much the peer has not read yet. */
+	__u64 own_psock;
+	__u64 peer_psock;
 };
 
 struct mesh_port_range {

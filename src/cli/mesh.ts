@@ -114,10 +114,14 @@ async function up(args: string[]): Promise<number> {
   }
   log(`links ${agent.linkIds().join(',')}`);
   log(`ready (pid ${process.pid})`);
+  // Signal listeners do not keep Node's event loop alive; without a metrics server
+  // nothing else would, and the agent (and its links) would be gone at once.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  clearInterval(keepAlive);
   server?.close();
   agent.stop();
   log(`${signal}: detached`);

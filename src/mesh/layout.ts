@@ -44,7 +44,7 @@ export const MeshConfigLayout = {
 
 /** struct mesh_conn */
 export const MeshConnLayout = {
-  size: 72,
+  size: 88,
   peerCookie: 0,
   state: 8,
   role: 12,
@@ -55,6 +55,8 @@ export const MeshConnLayout = {
   allowed: 32,
   localIp: 40,
   remoteIp: 56,
+  ownPsock: 72,
+  peerPsock: 80,
 } as const;
 
 /** struct mesh_cidr_key */

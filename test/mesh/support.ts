@@ -112,9 +112,10 @@ export class MeshEnv {
     return { proc, linkIds: links[1]!.split(',').map(Number) };
   }
 
-  /** Run the CLI to completion. */
+  /** Run the CLI to completion; `prefix` runs it under another command (e.g. setpriv ...). */
   cli(args: string[], options: { prefix?: string[] } = {}): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(options.prefix?.[0] ?? NODE_TS[0]!, [...(options.prefix?.slice(1) ?? []), ...(options.prefix ? NODE_TS : NODE_TS.slice(1)), CLI, ...args], { encoding: 'utf8', cwd: repoRoot, timeout: 60_000 });
+    const argv = [...(options.prefix ?? []), ...NODE_TS, CLI, ...args];
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', cwd: repoRoot, timeout: 60_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
