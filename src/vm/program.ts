@@ -121,6 +121,8 @@ export function loadProgram(name: string, type: number, instructions: readonly I
       if (e instanceof InstructionError) throw new VmLoadError(e.reason, slot);
       throw e;
     }
+    const written = writtenRegister(op);
+    if (written === 10) throw new VmLoadError('frame pointer r10 is read only', slot);
     code.ops[slot] = insn.code;
     code.dst[slot] = insn.dst;
     code.src[slot] = insn.src;
@@ -218,6 +220,21 @@ export function loadProgram(name: string, type: number, instructions: readonly I
   const frameDepth = new Int32Array(n + 1);
   for (const [entry, depth] of stackDepth) frameDepth[entry] = depth;
   return { name, type, code, stackDepth, frameDepth, usesTailCalls, instructions, helperTable: env.helpers, codeRegion };
+}
+
+/** The register an operation writes, as the verifier's "R10 is read only" check sees it. */
+function writtenRegister(op: Operation): number | undefined {
+  switch (op.kind) {
+    case 'alu':
+    case 'endian':
+    case 'lddw':
+    case 'load':
+      return op.dst;
+    case 'atomic':
+      return op.op === 'cmpxchg' ? 0 : op.op === 'load_acquire' ? op.dst : op.fetch ? op.src : undefined;
+    default:
+      return undefined;
+  }
 }
 
 function aluOp(op: Extract<Operation, { kind: 'alu' }>, raw: number): number {

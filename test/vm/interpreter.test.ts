@@ -225,6 +225,7 @@ describe(`${tier}: memory, calls and limits`, () => {
     expect(() => runProgram([insn(0x05, 0, 0, 5, 0), insn(0x95)])).toThrow(VmLoadError);
     expect(() => runProgram([insn(0x05, 0, 0, 1, 0), insn(0x18, 0, 0, 0, 1, 0), insn(0x95)])).toThrow(/middle of an lddw/);
     expect(() => runProgram([insn(0x07, 0, 0, 1, 1), insn(0x95)])).toThrow(VmLoadError);
+    expect(() => runProgram([insn(0xb7, 10, 0, 0, 1), insn(0x95)])).toThrow(/r10 is read only/);
   });
 
   it('faults when execution falls off the end', () => {
