@@ -222,7 +222,7 @@ describe.each(variants)('loadObjectSpec on programs.c, %s', (_label, options) =>
     expect(byName('tp_openat').attachTarget).toBe('syscalls/sys_enter_openat');
     expect(byName('up_readline').attachTarget).toBe('/bin/bash:readline');
     expect(byName('fentry_sleepable').flags).toBe(1 << 4); // BPF_F_SLEEPABLE
-    expect(byName('tail_b').flags).toBe(1 << 5); // BPF_F_XDP_HAS_FRAGS
+    expect(byName('frags_prog').flags).toBe(1 << 5); // BPF_F_XDP_HAS_FRAGS
   });
 });
 

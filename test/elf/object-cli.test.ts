@@ -47,7 +47,7 @@ describe('bpfkit object inspect', () => {
     const libbpf = libbpfView(path);
     expect(s.programs.map((p: { name: string; section: string }) => [p.name, p.section])).toEqual(libbpf.programs.map((p) => [p.program, p.section]));
     const dump = objdump(path);
-    const xdp = s.programs.find((p: { name: string }) => p.name === 'tail_b');
+    const xdp = s.programs.find((p: { name: string }) => p.name === 'frags_prog');
     expect(xdp.instructions).toBe(dump.get('xdp.frags')!.length);
     expect(xdp.type).toBe('xdp');
     expect(xdp.attachType).toBe('xdp');
