@@ -39,4 +39,14 @@ describe.skipIf(!haveClang('v3'))('sockops and sk_msg over simulated connections
     expect(sim.send(client, new Uint8Array([1])).verdict).toBe('drop');
     expect(server.received).toEqual([]);
   });
+
+  it('cgroup connect4 rewrites the destination and refuses a port', () => {
+    const spec = loadObjectSpec(readFileSync(compileBpf('test/fixtures/vm/sockets.c', { cpu: 'v3' })));
+    using coll = createVmCollection(spec);
+    const sim = new SocketSimulation(coll.runtime);
+    const prog = coll.program('connect_rewrite').loaded;
+    expect(sim.runSockAddr(prog, { ip: '10.0.0.100', port: 80 })).toEqual({ allowed: true, retval: 1, ip: '127.0.0.1', port: 8080 });
+    expect(sim.runSockAddr(prog, { ip: '10.0.0.7', port: 80 })).toEqual({ allowed: true, retval: 1, ip: '10.0.0.7', port: 80 });
+    expect(sim.runSockAddr(prog, { ip: '10.0.0.7', port: 25 }).allowed).toBe(false);
+  });
 });

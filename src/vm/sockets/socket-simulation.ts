@@ -1,4 +1,5 @@
 import { SkMsgContext } from '../contexts/sk-msg.js';
+import { SockAddrContext } from '../contexts/sock-addr.js';
 import { SockOpsContext, SockOpsOp } from '../contexts/sock-ops.js';
 import type { LoadedProgram } from '../program.js';
 import type { VmRuntime } from '../runtime.js';
@@ -89,10 +90,38 @@ export class SocketSimulation {
     }
   }
 
+  /**
+   * Run a cgroup sock_addr program (connect4/6, bind4/6, sendmsg4/6, ...) on the address a
+   * process passed: whether it is allowed (retval 1) and the address after any rewrite.
+   */
+  runSockAddr(
+    program: LoadedProgram,
+    address: { ip: string; port: number; type?: number; protocol?: number },
+    hook: 'connect' | 'bind' | 'sendmsg' | 'recvmsg' | 'getpeername' | 'getsockname' = 'connect',
+  ): { allowed: boolean; retval: number; ip: string; port: number } {
+    const probe = this.runtime.createSocket({ localIp: address.ip, remoteIp: address.ip, localPort: 0, remotePort: address.port });
+    const ctx = new SockAddrContext(this.runtime.memory, { family: probe.family, ip: probe.localIp, port: address.port, ...(address.type !== undefined ? { type: address.type } : {}), ...(address.protocol !== undefined ? { protocol: address.protocol } : {}) }, hook === 'sendmsg');
+    try {
+      this.runtime.machine.runRaw(program, { args: [ctx.pointer], context: ctx });
+      const retval = this.runtime.machine.lo[0]! >>> 0;
+      const out = ctx.address;
+      return { allowed: retval === 1, retval, ip: formatIp(out.ip), port: out.port };
+    } finally {
+      this.runtime.memory.remove(ctx.region);
+    }
+  }
+
   /** Close a socket: report TCP_CLOSE to a sockops program that enabled state callbacks. */
   close(socket: SimSocket): void {
     const old = socket.state;
     socket.state = TcpState.CLOSE;
     if (socket.cbFlags & STATE_CB_FLAG) this.runSockOps(socket, SockOpsOp.STATE_CB, [old, TcpState.CLOSE]);
   }
+}
+
+function formatIp(ip: Uint8Array): string {
+  if (ip.length === 4) return [...ip].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((ip[i]! << 8) | ip[i + 1]!).toString(16));
+  return groups.join(':');
 }
