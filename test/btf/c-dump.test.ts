@@ -2,10 +2,18 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../../src/btf/btf.js';
 import { dumpC } from '../../src/btf/c-dump.js';
-import { compileBpf } from '../support/clang.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { compileBpf, repoRoot } from '../support/clang.js';
 import { bpftoolDumpC, btfOf, VMLINUX } from './support.js';
 
 const FIXTURE = 'test/fixtures/btf/kinds.c';
+
+/** The eBPF objects committed under bpf/ (bpfkit's shipped programs). */
+function committedObjects(): string[] {
+  const files = execFileSync('git', ['ls-files', 'bpf/*.o', 'bpf/**/*.o'], { cwd: repoRoot, encoding: 'utf8' }).split('\n').filter(Boolean);
+  return [...new Set(files)];
+}
 
 describe('C printer matches bpftool btf dump format c', () => {
   it.each([
@@ -20,6 +28,11 @@ describe('C printer matches bpftool btf dump format c', () => {
     expect(ours).toContain('__attribute__((packed))');
     expect(ours).toContain('long: 64;');
     expect(ours).toContain('int (*ops[2])(void);');
+  });
+
+  it.each(committedObjects())('for the shipped object %s', (rel) => {
+    const { path, bytes } = btfOf(join(repoRoot, rel));
+    expect(dumpC(Btf.parse(bytes))).toBe(bpftoolDumpC(path));
   });
 
   it('for the whole of /sys/kernel/btf/vmlinux', () => {

@@ -3,6 +3,7 @@
  * with llvm-objcopy (the tool is the reference, not our ELF reader), and run bpftool.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { repoRoot, run } from '../support/clang.js';
@@ -13,7 +14,9 @@ export const VMLINUX = '/sys/kernel/btf/vmlinux';
 /** Dump one section of an object into a cached file; undefined when the section is absent. */
 export function dumpSection(obj: string, section: string): Uint8Array | undefined {
   mkdirSync(cacheDir, { recursive: true });
-  const out = join(cacheDir, `${basename(obj, '.o')}${section.replace(/[^A-Za-z0-9]/g, '_')}.bin`);
+  // Keyed by content: committed objects change when rebuilt, compiled fixtures by name.
+  const hash = createHash('sha256').update(readFileSync(obj)).digest('hex').slice(0, 12);
+  const out = join(cacheDir, `${basename(obj, '.o')}-${hash}${section.replace(/[^A-Za-z0-9]/g, '_')}.bin`);
   if (!existsSync(out)) {
     const sections = run('llvm-readelf', ['-S', '-W', obj]);
     if (!sections.includes(` ${section} `)) return undefined;
@@ -28,7 +31,8 @@ export function dumpSection(obj: string, section: string): Uint8Array | undefine
 export function btfOf(obj: string): { path: string; bytes: Uint8Array } {
   const bytes = dumpSection(obj, '.BTF');
   if (!bytes) throw new Error(`${obj} has no .BTF`);
-  return { path: join(cacheDir, `${basename(obj, '.o')}_BTF.bin`), bytes };
+  const hash = createHash('sha256').update(readFileSync(obj)).digest('hex').slice(0, 12);
+  return { path: join(cacheDir, `${basename(obj, '.o')}-${hash}_BTF.bin`), bytes };
 }
 
 /** `bpftool btf dump file FILE format c`. */
