@@ -134,6 +134,9 @@ describe('bpfkit btf dump', () => {
     const r = await bpfkit('btf', 'dump', file, '--base', VMLINUX, '--format', 'raw');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(run('bpftool', ['-B', VMLINUX, 'btf', 'dump', 'file', file]));
+    const c = await bpfkit('btf', 'dump', file, '--base', VMLINUX);
+    expect(c.stdout).toBe(run('bpftool', ['-B', VMLINUX, 'btf', 'dump', 'file', file, 'format', 'c']));
+    expect(c.stdout).toContain('typedef struct task_struct *task_ptr_t;');
   });
 
   it('fails cleanly on bad input', async () => {
