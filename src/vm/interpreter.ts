@@ -341,6 +341,10 @@ export class Machine {
       if (size === 8) v.setInt32(o + 4, H[s]!, true);
       return;
     }
+    if (r.bytes.buffer instanceof SharedArrayBuffer) {
+      this.sharedAtomic(r, o, size, opn, s);
+      return;
+    }
     const oldLo = v.getInt32(o, true);
     const oldHi = size === 8 ? v.getInt32(o + 4, true) : 0;
     let nlo = 0;
@@ -386,6 +390,62 @@ export class Machine {
     if (opn & 1) {
       L[s] = oldLo;
       H[s] = oldHi;
+    }
+  }
+
+  /**
+   * A read-modify-write on memory other threads may share (a map in a SharedArrayBuffer):
+   * done with Atomics, so concurrent programs in several workers see the kernel's atomicity.
+   */
+  private sharedAtomic(r: Region, o: number, size: number, opn: number, s: number): void {
+    const L = this.lo;
+    const H = this.hi;
+    const at = r.bytes.byteOffset + o;
+    if (at % size !== 0) throw new VmFault('out_of_bounds', `misaligned ${size}-byte atomic access at offset ${o} of ${r.name}`, this.pc);
+    const base = opn & ~1;
+    if (size === 4) {
+      const a = new Int32Array(r.bytes.buffer, at, 1);
+      const val = L[s]!;
+      let old: number;
+      switch (base) {
+        case 0x00: old = Atomics.add(a, 0, val); break;
+        case 0x40: old = Atomics.or(a, 0, val); break;
+        case 0x50: old = Atomics.and(a, 0, val); break;
+        case 0xa0: old = Atomics.xor(a, 0, val); break;
+        case 0xe0: old = Atomics.exchange(a, 0, val); break;
+        default: {
+          old = Atomics.compareExchange(a, 0, L[0]!, val);
+          L[0] = old;
+          H[0] = 0;
+          return;
+        }
+      }
+      if (opn & 1) {
+        L[s] = old;
+        H[s] = 0;
+      }
+      return;
+    }
+    const a = new BigInt64Array(r.bytes.buffer, at, 1);
+    const val = BigInt.asIntN(64, (BigInt(H[s]!) << 32n) | BigInt(L[s]! >>> 0));
+    let old: bigint;
+    switch (base) {
+      case 0x00: old = Atomics.add(a, 0, val); break;
+      case 0x40: old = Atomics.or(a, 0, val); break;
+      case 0x50: old = Atomics.and(a, 0, val); break;
+      case 0xa0: old = Atomics.xor(a, 0, val); break;
+      case 0xe0: old = Atomics.exchange(a, 0, val); break;
+      default: {
+        const expected = BigInt.asIntN(64, (BigInt(H[0]!) << 32n) | BigInt(L[0]! >>> 0));
+        old = Atomics.compareExchange(a, 0, expected, val);
+        L[0] = Number(BigInt.asIntN(32, old));
+        H[0] = Number(old >> 32n);
+        return;
+      }
+    }
+    if (opn & 1) {
+      L[s] = Number(BigInt.asIntN(32, old));
+      H[s] = Number(old >> 32n);
     }
   }
 

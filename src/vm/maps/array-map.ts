@@ -15,14 +15,21 @@ export class ArrayMap extends BaseMap {
   /** Stable views per element (and CPU), so a value keeps one region in the vm. */
   private readonly views: (Uint8Array | undefined)[];
 
-  constructor(fd: number, params: MapParams, host: MapHost, initialData?: Uint8Array) {
+  /**
+   * @param shared keep the values in a SharedArrayBuffer (or in this one, to attach to a map
+   *   another worker created): programs in several workers then update them concurrently,
+   *   atomic instructions through Atomics.
+   */
+  constructor(fd: number, params: MapParams, host: MapHost, initialData?: Uint8Array, shared?: boolean | SharedArrayBuffer) {
     super(fd, params, host);
     if (params.keySize !== 4) fail('EINVAL', `array map ${params.name}: keys must be 4 bytes, not ${params.keySize}`);
     if (params.valueSize <= 0 || params.maxEntries <= 0) fail('EINVAL', `array map ${params.name}: value size and max_entries must be positive`);
     this.perCpu = params.type === MapType.PERCPU_ARRAY;
     this.stride = roundUp8(params.valueSize);
     const copies = this.perCpu ? this.cpus : 1;
-    this.storage = new Uint8Array(this.stride * copies * params.maxEntries);
+    const bytes = this.stride * copies * params.maxEntries;
+    if (shared instanceof SharedArrayBuffer && shared.byteLength !== bytes) fail('EINVAL', `array map ${params.name}: the shared buffer is ${shared.byteLength} bytes, the map needs ${bytes}`);
+    this.storage = new Uint8Array(shared instanceof SharedArrayBuffer ? shared : shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     this.views = new Array(params.maxEntries * copies).fill(undefined);
     if (initialData !== undefined) this.storage.set(initialData.subarray(0, Math.min(initialData.length, params.valueSize)));
   }
@@ -84,6 +91,11 @@ export class ArrayMap extends BaseMap {
     const out = new Uint8Array(4);
     new DataView(out.buffer).setUint32(0, next, true);
     return out;
+  }
+
+  /** The SharedArrayBuffer holding the values, for a map created shared (pass it to workers). */
+  get sharedBuffer(): SharedArrayBuffer | undefined {
+    return this.storage.buffer instanceof SharedArrayBuffer ? this.storage.buffer : undefined;
   }
 
   /** The whole storage (for global data: the section's bytes). */

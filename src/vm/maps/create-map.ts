@@ -13,7 +13,11 @@ import { SkStorageMap, SockMapMap, type SocketHost } from './sock-maps.js';
 import type { VmMap } from './vm-map.js';
 
 /** A map definition: a MapSpec, or just its parameters. */
-export type MapDefinition = MapParams & Partial<Pick<MapSpec, 'initialData' | 'mapExtra' | 'readOnly'>>;
+export type MapDefinition = MapParams &
+  Partial<Pick<MapSpec, 'initialData' | 'mapExtra' | 'readOnly'>> & {
+    /** Array maps only: values in a SharedArrayBuffer (true), or in this existing one. */
+    shared?: boolean | SharedArrayBuffer;
+  };
 
 /**
  * Create a vm map of the spec's type, with the kernel's parameter checks.
@@ -28,7 +32,7 @@ export function createMap(fd: number, def: MapDefinition, host: FdHost & SocketH
       return new HashMap(fd, def, host);
     case MapType.ARRAY:
     case MapType.PERCPU_ARRAY:
-      return new ArrayMap(fd, def, host, def.initialData);
+      return new ArrayMap(fd, def, host, def.initialData, def.shared);
     case MapType.LPM_TRIE:
       return new LpmTrieMap(fd, def, host);
     case MapType.QUEUE:

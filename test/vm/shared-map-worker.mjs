@@ -1,0 +1,5 @@
+// Bootstrap for shared-map-worker.ts: worker threads do not inherit vitest's TypeScript loader.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./shared-map-worker.ts');
