@@ -6,6 +6,7 @@ import { applyCoreRelocations, CoreTarget, POISON_HELPER_ID } from '../../src/bt
 import { parseBtfExt } from '../../src/btf/ext.js';
 import type { Instruction } from '../../src/isa/instruction.js';
 import { decodeInstructions } from '../../src/isa/codec.js';
+import { loadObjectSpec } from '../../src/elf/load-object.js';
 import { compileBpf } from '../support/clang.js';
 import { libbpfJudge } from './judge.js';
 import { btfOf, dumpSection, VMLINUX, vmlinuxHeaderDir } from './support.js';
@@ -148,5 +149,21 @@ describe('CO-RE against a custom target BTF (libbpf btf_custom_path)', () => {
     const poisoned = ours.results.filter((r) => r.status === 'poisoned');
     expect(poisoned.map((r) => r.kindName).sort()).toContain('enumval_value');
     expect(ours.results.find((r) => r.kindName === 'enumval_value' && r.status === 'patched' && r.newValue! > 0xffffffffn)).toBeDefined();
+  });
+});
+
+describe('CO-RE on the ObjectSpec the ELF loader produces', () => {
+  it('relocating ProgramSpec instructions gives libbpf\'s program', () => {
+    const obj = compileBpf('test/fixtures/btf/core.c', { cpu: 'v3', clang: 'clang-19', flags: [`-I${vmlinuxHeaderDir()}`] });
+    const spec = loadObjectSpec(new Uint8Array(readFileSync(obj)));
+    const local = Btf.parse(spec.btfData!);
+    const theirs = judgeCore(obj);
+    const target = vmlinuxTarget();
+    for (const prog of spec.programs) {
+      const { insns, results } = applyCoreRelocations(prog.instructions, prog.coreRelocations, local, target);
+      expect(results.length).toBeGreaterThan(0);
+      expect(results.filter((r) => r.status === 'failed')).toEqual([]);
+      expect(diffSlots(slots(insns), theirs.progs.get(prog.name)!)).toEqual([]);
+    }
   });
 });
