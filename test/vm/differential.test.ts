@@ -98,7 +98,9 @@ describe.skipIf(!haveClang('v3') || (kernel === undefined && !inCI))('differenti
         throw e;
       }
       using kc = k;
+      // Both vm tiers run beside the kernel.
       using vc = createVmCollection(spec);
+      using vj = createVmCollection(spec, { tier: 'js' });
       let compared = 0;
       for (const data of packets(400)) {
         for (const name of c.programs) {
@@ -109,11 +111,14 @@ describe.skipIf(!haveClang('v3') || (kernel === undefined && !inCI))('differenti
           } catch (e) {
             // The kernel refuses frames shorter than an Ethernet header; so must the vm.
             expect(() => vc.program(name).testRun(opts), `${name} on ${Buffer.from(data).toString('hex')}: kernel said ${String(e)}`).toThrow();
+            expect(() => vj.program(name).testRun(opts)).toThrow();
             void e;
             continue;
           }
           const vr = vc.program(name).testRun(opts);
+          const jr = vj.program(name).testRun(opts);
           const where = `${name} on ${Buffer.from(data).toString('hex')}`;
+          expect([jr.retval, Buffer.from(jr.data).toString('hex')], `js tier: ${where}`).toEqual([vr.retval, Buffer.from(vr.data).toString('hex')]);
           expect(vr.retval, where).toBe(kr.retval);
           expect(Buffer.from(vr.data).toString('hex'), where).toBe(Buffer.from(kr.data).toString('hex'));
           if (kr.ctx !== undefined) expect(Buffer.from(vr.ctx!).toString('hex'), where).toBe(Buffer.from(kr.ctx).toString('hex'));
@@ -121,7 +126,10 @@ describe.skipIf(!haveClang('v3') || (kernel === undefined && !inCI))('differenti
         }
       }
       expect(compared).toBeGreaterThan(300);
-      for (const m of c.maps) expect(mapContents(vc.map(m)), `map ${m}`).toEqual(mapContents(kc.map(m)));
+      for (const m of c.maps) {
+        expect(mapContents(vc.map(m)), `map ${m}`).toEqual(mapContents(kc.map(m)));
+        expect(mapContents(vj.map(m)), `map ${m} (js tier)`).toEqual(mapContents(kc.map(m)));
+      }
     });
   }
 });
