@@ -211,7 +211,7 @@ struct sk_psock___mesh {
 /* sk_user_data carries flag bits below the psock pointer (SK_USER_DATA_PTRMASK). */
 #define SK_USER_DATA_PTRMASK (~7UL)
 /* Below this, a receiver's queue never counts as backed up (its rcvbuf starts small). */
-#define MESH_MIN_BACKLOG (1U << 20)
+#define MESH_MIN_BACKLOG (4U << 20)
 
 /* The address of the psock the sockhash just gave this socket (0 if none). */
 static __always_inline __u64 own_psock(struct bpf_sock_ops *skops)

@@ -92,6 +92,10 @@ describeKernel('mesh agent checks (kernel)', () => {
       const mine = maps.connections().filter((c) => c.role === 'client' && bypassed.result.ports.includes(c.localPort));
       expect(mine).toHaveLength(2);
       for (const c of mine) expect(c.redirectedBytes).toBeGreaterThan(0n);
+      // The receiver that stopped reading moved its connection to TCP, whose window blocked the sender.
+      const stalled = mine.find((c) => c.localPort === bypassed.result.ports[1])!;
+      expect(stalled.state).toBe('tcp');
+      expect(stalled.passedBytes).toBeGreaterThan(0n);
       expect(maps.connections().filter((c) => plain.result.ports.includes(c.localPort))).toEqual([]);
     }
     bypassed.proc.send('done');
