@@ -10,6 +10,7 @@ import { linkProgram, sortExtRecords } from './link-program.js';
 import { objectContext, sectionPart } from './object-context.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from './object-spec.js';
 import { decodeSectionName } from './section-names.js';
+import { collectStructOps } from './struct-ops.js';
 
 /** Options of {@link loadObjectSpec}. */
 export interface LoadObjectOptions {
@@ -118,6 +119,7 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
 
   const maps: MapSpec[] = [...legacyMaps.map((m) => m.spec), ...btfMaps.map((m) => m.spec), ...global.maps];
   if (externs.kconfigMap) maps.push(externs.kconfigMap);
+  maps.push(...collectStructOps(ctx, programs));
 
   const spec: ObjectSpec = {
     endian: ctx.endian,

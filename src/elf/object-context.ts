@@ -6,7 +6,7 @@ import type { ElfFile, ElfRelocationSection, ElfSection, ElfSymbol } from './elf
 import { ElfError } from './errors.js';
 
 /** How the object loader classifies a section (libbpf's bpf_object__elf_collect rules). */
-export type SectionRole = 'program' | 'btf-maps' | 'legacy-maps' | 'data' | 'rodata' | 'bss' | 'other';
+export type SectionRole = 'program' | 'btf-maps' | 'legacy-maps' | 'data' | 'rodata' | 'bss' | 'struct-ops' | 'other';
 
 /**
  * Everything the parts of the object loader share: the parsed ELF, the object's BTF
@@ -29,6 +29,7 @@ export function sectionRole(s: ElfSection): SectionRole {
   if (s.type === SectionType.PROGBITS && s.size > 0) {
     if (s.flags & SectionFlags.EXECINSTR) return 'program';
     if (s.name === '.maps') return 'btf-maps';
+    if (s.name === '.struct_ops' || s.name === '.struct_ops.link') return 'struct-ops';
     if (s.name === 'maps' || s.name.startsWith('maps/')) return 'legacy-maps';
     if (s.name === '.data' || s.name.startsWith('.data.')) return 'data';
     if (s.name === '.rodata' || s.name.startsWith('.rodata.')) return 'rodata';

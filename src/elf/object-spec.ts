@@ -167,6 +167,20 @@ export interface MapSpec {
   readOnly?: boolean;
   /** Extra flags a map_extra field carries (bloom filter hash count, arena address). */
   mapExtra?: bigint;
+  /**
+   * For struct_ops maps (`.struct_ops` / `.struct_ops.link` variables): the kernel struct
+   * they implement and the program behind each function pointer. `initialData` holds the
+   * variable's bytes in the object's own layout, `valueTypeId` its local BTF struct; the
+   * loader translates both to the kernel's `bpf_struct_ops_<name>` value.
+   */
+  structOps?: StructOpsSpec;
+}
+
+export interface StructOpsSpec {
+  /** The struct's name, e.g. "tcp_congestion_ops". */
+  typeName: string;
+  /** Function-pointer members set to programs, in relocation order. */
+  programs: Array<{ member: string; memberIndex: number; program: string }>;
 }
 
 /** A global variable in a data section. */

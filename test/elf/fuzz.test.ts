@@ -17,7 +17,7 @@ import { compileBpf } from '../support/clang.js';
 import { compileHost, vmlinuxDir } from './host.js';
 
 const SEED = Number(process.env.BPFKIT_FUZZ_SEED ?? 0x5eed);
-const CASES_PER_INPUT = Number(process.env.BPFKIT_FUZZ_CASES ?? 500);
+const CASES_PER_INPUT = Number(process.env.BPFKIT_FUZZ_CASES ?? 450);
 
 /** mulberry32: small, fast, seedable. */
 function prng(seed: number): () => number {
@@ -136,6 +136,7 @@ describe('fuzz', () => {
     ['programs.c bpfeb', compileBpf('test/fixtures/elf/programs.c', { cpu: 'v3', bigEndian: true })],
     ['legacy_maps.c', compileBpf('test/fixtures/elf/legacy_maps.c', { cpu: 'v2' })],
     ['core.c (CO-RE records)', compileBpf('test/fixtures/elf/core.c', { cpu: 'v3', flags: [`-I${vmlinuxDir()}`] })],
+    ['struct_ops.c', compileBpf('test/fixtures/elf/struct_ops.c', { cpu: 'v3', flags: [`-I${vmlinuxDir()}`] })],
   ];
   it.each(objects)('loadObjectSpec on mutated %s throws only typed errors', (label, path) => {
     const bytes = new Uint8Array(readFileSync(path));
