@@ -57,6 +57,10 @@ export function formatSummary(file: string, s: ObjectSummary): string {
       maps.map((m) => [m.name, m.type, String(m.keySize), String(m.valueSize), String(m.maxEntries), hex(m.flags), m.pinning, m.section]),
     ),
   );
+  for (const m of s.maps) {
+    for (const slot of m.initialSlots ?? []) lines.push(`  ${m.name}[${slot.index}] = ${slot.name}`);
+    for (const p of m.structOps?.programs ?? []) lines.push(`  ${m.name}.${p.member} = ${p.program}  (struct ${m.structOps!.typeName})`);
+  }
   lines.push('', `variables (${s.variables.length}):`);
   lines.push(...table(['NAME', 'SECTION', 'OFFSET', 'SIZE', 'LINKAGE'], s.variables.map((v) => [v.name, v.section, String(v.offset), String(v.size), v.linkage])));
   if (s.externs.length > 0) {

@@ -50,6 +50,7 @@ export interface MapSummary {
   section: string;
   inner?: MapSummary;
   initialSlots?: Array<{ index: number; name: string }>;
+  structOps?: { typeName: string; programs: Array<{ member: string; program: string }> };
 }
 
 function mapSummary(m: MapSpec): MapSummary {
@@ -65,6 +66,7 @@ function mapSummary(m: MapSpec): MapSummary {
   };
   if (m.innerMap) out.inner = mapSummary(m.innerMap);
   if (m.initialSlots) out.initialSlots = m.initialSlots;
+  if (m.structOps) out.structOps = { typeName: m.structOps.typeName, programs: m.structOps.programs.map(({ member, program }) => ({ member, program })) };
   return out;
 }
 

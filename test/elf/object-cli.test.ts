@@ -75,6 +75,9 @@ describe('bpfkit object inspect', () => {
     for (const m of json.maps) expect(r.stdout).toContain(`  ${m.name} `);
     for (const v of json.variables) expect(r.stdout).toContain(`  ${v.name} `);
     expect(r.stdout).toMatch(/^BTF: \d+ types in \d+ bytes/m);
+    // Initialisers of the prog array and the map of maps, as the fixture writes them.
+    expect(r.stdout).toContain('  jumps[2] = tail_b');
+    expect(r.stdout).toContain('  outer[5] = inner_b');
   });
 
   it('loads unknown sections with --program-type, by number or name', async () => {
