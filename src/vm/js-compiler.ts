@@ -2,7 +2,7 @@ import { VmFault, VmLimitError } from './errors.js';
 import { bswap16, bswap32, mul64, sdiv64, smod64, udiv64, umod64 } from './int64.js';
 import type { Machine } from './interpreter.js';
 import { Op } from './internal-ops.js';
-import type { AddressSpace } from './memory.js';
+import { ID_MASK, REGION_BASE, type AddressSpace } from './memory.js';
 import type { LoadedProgram } from './program.js';
 
 /**
@@ -57,7 +57,7 @@ function compile(prog: LoadedProgram): CompiledProgram | null {
   if (c.length > 50_000) return null;
   const out: string[] = [];
   out.push(`let ${Array.from({ length: 11 }, (_, r) => `l${r}=L[${r}],h${r}=H[${r}]`).join(',')};`);
-  out.push('const t=new Int32Array(2);let left=m.remaining;let mg=m.mayGotoAllowance;let pc=start;');
+  out.push('const T=mem.table;const t=new Int32Array(2);let left=m.remaining;let mg=m.mayGotoAllowance;let pc=start;');
   out.push('for(;;){if(--left<0){m.remaining=0;throw rt.limit(pc);}switch(pc){');
   for (let pc = 0; pc < c.length; pc++) {
     const op = c.ops[pc]!;
@@ -219,11 +219,14 @@ function load(d: number, s: number, off: number, size: number, pc: number, read:
   const DH = `h${d}`;
   const plain = size === 8 ? `${D}=r.view.getInt32(o,true);${DH}=r.view.getInt32(o+4,true);` : signed ? `${D}=${read};${DH}=${D}>>31;` : `${D}=${read};${DH}=0;`;
   const ext = signed ? (size === 1 ? `${D}=(${D}<<24)>>24;` : size === 2 ? `${D}=(${D}<<16)>>16;` : '') + `${DH}=${D}>>31;` : '';
-  return `{const r=mem.resolve(h${s},l${s},${off},${size},false,${pc});const o=mem.offset;if(r.context===null){${plain}}else{m.ctxLoad(r,${size},${d},${pc});${D}=L[${d}];${DH}=H[${d}];${ext}}}`;
+  // Inline fast path: a live plain region and an access inside it; otherwise resolve, which faults precisely.
+  const fast = `const hi=h${s};const r=T[hi&${ID_MASK}];const o=(l${s}>>>0)+${off - REGION_BASE};if(r!==undefined&&r.hi===hi&&o>=0&&o+${size}<=r.size&&r.context===null){${plain}}else`;
+  return `{${fast}{const r=mem.resolve(h${s},l${s},${off},${size},false,${pc});const o=mem.offset;if(r.context===null){${plain}}else{m.ctxLoad(r,${size},${d},${pc});${D}=L[${d}];${DH}=H[${d}];${ext}}}}`;
 }
 
 function store(d: number, off: number, size: number, pc: number, lo: string, hi: string): string {
   const write =
     size === 1 ? `r.bytes[o]=${lo};` : size === 2 ? `r.view.setInt16(o,${lo},true);` : size === 4 ? `r.view.setInt32(o,${lo},true);` : `r.view.setInt32(o,${lo},true);r.view.setInt32(o+4,${hi},true);`;
-  return `{const r=mem.resolve(h${d},l${d},${off},${size},true,${pc});const o=mem.offset;if(r.context===null){${write}}else m.ctxStore(r,${size},${lo},${hi},${pc});}`;
+  const fast = `const hi=h${d};const r=T[hi&${ID_MASK}];const o=(l${d}>>>0)+${off - REGION_BASE};if(r!==undefined&&r.hi===hi&&o>=0&&o+${size}<=r.size&&r.writable&&r.context===null){${write}}else`;
+  return `{${fast}{const r=mem.resolve(h${d},l${d},${off},${size},true,${pc});const o=mem.offset;if(r.context===null){${write}}else m.ctxStore(r,${size},${lo},${hi},${pc});}}`;
 }
