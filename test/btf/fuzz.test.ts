@@ -13,7 +13,9 @@ import { dumpRaw } from '../../src/btf/raw-dump.js';
 import { dumpTs } from '../../src/btf/ts-dump.js';
 import { decodeInstructions } from '../../src/isa/codec.js';
 import { compileBpf } from '../support/clang.js';
-import { btfOf, dumpSection, prng } from './support.js';
+import { btfOf, dumpSection, prng, VMLINUX } from './support.js';
+import { StringTable } from '../../src/btf/strings.js';
+import { readFileSync } from 'node:fs';
 
 /** Fixed so failures reproduce; FUZZ_SEED=n explores further. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0);
@@ -105,6 +107,39 @@ describe('fuzzing mutated BTF', () => {
     // Both paths are exercised: many mutants are rejected, many still parse.
     expect(outcomes.ok).toBeGreaterThan(400);
     expect(outcomes.error).toBeGreaterThan(400);
+  });
+
+  it('parses 400 mutated split BTF blobs over vmlinux with nothing but BtfErrors', () => {
+    const base = Btf.parse(new Uint8Array(readFileSync(VMLINUX)));
+    const task = base.findByName('task_struct', 'struct')!;
+    const n = base.typeCount;
+    const split = new Btf({
+      endian: base.endian,
+      base,
+      strings: new StringTable(new Uint8Array(0), base.strings),
+      types: [
+        { id: n, kind: 'ptr', name: '', nameOff: 0, kflag: false, type: task.id },
+        { id: n + 1, kind: 'typedef', name: 'task_ptr_t', nameOff: -1, kflag: false, type: n },
+        { id: n + 2, kind: 'struct', name: 'mod_s', nameOff: -1, kflag: false, size: 16, members: [
+          { name: 't', nameOff: -1, type: n + 1, bitOffset: 0, bitfieldSize: 0 },
+          { name: 'pid', nameOff: -1, type: task.members[0]!.type, bitOffset: 64, bitfieldSize: 0 },
+        ] },
+      ],
+    }).encode();
+    const rnd = prng(SEED ^ 0x5b1);
+    const outcomes = { ok: 0, error: 0 };
+    for (let i = 0; i < 400; i++) {
+      let btf: Btf | undefined;
+      outcomes[onlyBtfErrors(() => (btf = Btf.parse(mutate(split, rnd), { base })), `split case ${i}`)]++;
+      if (btf) {
+        expect(Btf.parse(btf.encode(), { base }).typeCount).toBe(btf.typeCount);
+        // The printers walk the whole base (130k types) per call: a sample is enough.
+        if (i % 10 === 0) onlyBtfErrors(() => dumpC(btf!, [n + 2]), `split case ${i} dumpC`);
+        if (i % 10 === 5) onlyBtfErrors(() => dumpTs(btf!, { rootIds: [n + 2] }), `split case ${i} dumpTs`);
+      }
+    }
+    expect(outcomes.ok).toBeGreaterThan(50);
+    expect(outcomes.error).toBeGreaterThan(50);
   });
 
   it('parses 3000 mutated .BTF.ext sections with nothing but BtfErrors', () => {
