@@ -13,3 +13,4 @@ export * from './c-dump.js';
 export * from './ts-dump.js';
 export * from './raw-dump.js';
 export * as core from './core/index.js';
+export * from './builder.js';
