@@ -55,6 +55,7 @@ describe.each<[string, CompileOptions]>([
     const theirs = linked as Map<string, Slot[]>;
     expect([...theirs.keys()].sort()).toEqual([...LOADED].sort());
     let calls = 0;
+    let values = 0;
     for (const name of LOADED) {
       const p = spec.programs.find((x) => x.name === name)!;
       const mine = slotsOf(p);
@@ -62,6 +63,16 @@ describe.each<[string, CompileOptions]>([
       expect(mine.length, name).toBe(ref.length);
       const patched = new Set<number>();
       for (const r of p.relocations) patched.add(r.slot).add(r.slot + 1);
+      // What libbpf wrote for each relocation: the pseudo source, and for values the offset.
+      for (const r of p.relocations) {
+        const first = ref[r.slot]!;
+        if (r.kind === 'map') expect(first[2], `${name} slot ${r.slot}`).toBe(1); // BPF_PSEUDO_MAP_FD
+        if (r.kind === 'map_value') {
+          expect(first[2], `${name} slot ${r.slot}`).toBe(2); // BPF_PSEUDO_MAP_VALUE
+          expect(ref[r.slot + 1]![4], `${name} slot ${r.slot} value offset`).toBe(r.offset);
+          values++;
+        }
+      }
       mine.forEach((m, slot) => {
         const r = ref[slot]!;
         if (patched.has(slot)) {
@@ -73,5 +84,6 @@ describe.each<[string, CompileOptions]>([
       });
     }
     expect(calls).toBeGreaterThanOrEqual(8);
+    expect(values).toBeGreaterThanOrEqual(10);
   });
 });
