@@ -7,7 +7,7 @@ import { VmLoadError } from './errors.js';
 import type { VmMap } from './maps/vm-map.js';
 import type { LoadedProgram } from './program.js';
 import { VmRuntime, type VmRuntimeOptions } from './runtime.js';
-import { testRunProgram } from './test-run.js';
+import { runOnContext, testRunProgram } from './test-run.js';
 
 /** A program loaded into the vm. */
 export class VmProgram implements BpfProgram {
@@ -30,6 +30,11 @@ export class VmProgram implements BpfProgram {
   /** Run it as BPF_PROG_TEST_RUN would; faults throw VmFault, limits VmLimitError. */
   testRun(options: TestRunOptions = {}): TestRunResult {
     return testRunProgram(this.runtime, this.loaded, options);
+  }
+
+  /** Run on raw context bytes (any program type; see {@link runOnContext}). */
+  runOnContext(ctx: Uint8Array, cpu = 0): bigint {
+    return runOnContext(this.runtime, this.loaded, ctx, cpu);
   }
 
   close(): void {

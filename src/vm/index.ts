@@ -20,4 +20,4 @@ export { runConformanceTest, vmConformanceBackend, summaryLine, type Conformance
 export { SocketSimulation, type SendResult } from './sockets/socket-simulation.js';
 export { SimSocket, TcpState, AF_INET, AF_INET6, type SimSocketOptions } from './sockets/sim-socket.js';
 export { SockOpsOp } from './contexts/sock-ops.js';
-export { testRunProgram } from './test-run.js';
+export { testRunProgram, runOnContext } from './test-run.js';

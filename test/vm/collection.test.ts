@@ -89,3 +89,21 @@ describe.skipIf(!haveClang('v3'))('vm collection from a clang-compiled object', 
     expect(r.data.subarray(14)).toEqual(frame.subarray(14));
   });
 });
+
+describe('test runs by program type', () => {
+  it('refuses types the kernel cannot test-run, and runs any type on raw context bytes', async () => {
+    const { VmRuntime } = await import('../../src/vm/runtime.js');
+    const { testRunProgram, runOnContext } = await import('../../src/vm/test-run.js');
+    const { ProgramBuilder, R0, R1 } = await import('../../src/isa/builder.js');
+    const { ProgType } = await import('../../src/uapi/prog-types.js');
+    const rt = new VmRuntime();
+    // A raw tracepoint reading its second u64 argument.
+    const prog = rt.load('tp', ProgType.TRACEPOINT, new ProgramBuilder().load(8, R0, R1, 8).exit().build());
+    expect(() => testRunProgram(rt, prog, {})).toThrow(/ENOTSUPP/);
+    const args = new Uint8Array(new BigUint64Array([1n, 0x1122334455n]).buffer);
+    expect(runOnContext(rt, prog, args)).toBe(0x1122334455n);
+    // The context is read-only.
+    const writer = rt.load('w', ProgType.TRACEPOINT, new ProgramBuilder().store(8, R1, 0, 1).mov64(R0, 0).exit().build());
+    expect(() => runOnContext(rt, writer, args)).toThrow(/read-only/);
+  });
+});
