@@ -52,7 +52,7 @@ export function collectBtfMaps(ctx: ObjectContext): BtfMapDef[] {
     }
     const def = btf.resolve(v.type);
     if (def.kind !== 'struct') throw new ElfError(`map ${name}: definition is a ${def.kind}, not a struct`, part, section.offset + offset);
-    const parsed = parseMapDef(btf, name, def, false, `map ${name} in ${part}`);
+    const parsed = parseMapDef(btf, name, def, false, `map ${name} in ${part}`, section.offset + offset);
     parsed.spec.sectionName = '.maps';
     const entry: BtfMapDef = { spec: parsed.spec, sectionIndex: section.index, offset, size: vi.size };
     if (parsed.valuesOffset !== undefined) entry.valuesOffset = parsed.valuesOffset;
@@ -61,29 +61,37 @@ export function collectBtfMaps(ctx: ObjectContext): BtfMapDef[] {
   return out;
 }
 
-function parseMapDef(btf: Btf, name: string, def: CompositeType, isInner: boolean, part: string): { spec: MapSpec; valuesOffset?: number } {
+function parseMapDef(
+  btf: Btf,
+  name: string,
+  def: CompositeType,
+  isInner: boolean,
+  part: string,
+  /** File offset of the map's definition, for errors. */
+  at: number,
+): { spec: MapSpec; valuesOffset?: number } {
   const spec: MapSpec = { name, type: MapType.UNSPEC, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, pinning: 'none', sectionName: '.maps' };
   let valuesOffset: number | undefined;
   const fail = (what: string): never => {
-    throw new ElfError(what, part);
+    throw new ElfError(what, part, at);
   };
   def.members.forEach((m, i) => {
     switch (m.name) {
       case 'type':
-        spec.type = fieldInt(btf, m, part);
+        spec.type = fieldInt(btf, m, part, at);
         break;
       case 'max_entries':
-        spec.maxEntries = fieldInt(btf, m, part);
+        spec.maxEntries = fieldInt(btf, m, part, at);
         break;
       case 'map_flags':
-        spec.flags = fieldInt(btf, m, part);
+        spec.flags = fieldInt(btf, m, part, at);
         break;
       case 'numa_node':
-        spec.numaNode = fieldInt(btf, m, part);
+        spec.numaNode = fieldInt(btf, m, part, at);
         break;
       case 'key_size':
       case 'value_size': {
-        const sz = fieldInt(btf, m, part);
+        const sz = fieldInt(btf, m, part, at);
         const key = m.name === 'key_size';
         const cur = key ? spec.keySize : spec.valueSize;
         if (cur && cur !== sz) fail(`conflicting ${m.name} ${cur} != ${sz}`);
@@ -128,18 +136,18 @@ function parseMapDef(btf: Btf, name: string, def: CompositeType, isInner: boolea
           break;
         }
         if (target.kind !== 'struct') fail("map-in-map 'values' must point to a map definition struct");
-        spec.innerMap = parseMapDef(btf, `${name}.inner`, target as CompositeType, true, `inner map of ${part}`).spec;
+        spec.innerMap = parseMapDef(btf, `${name}.inner`, target as CompositeType, true, `inner map of ${part}`, at).spec;
         break;
       }
       case 'pinning': {
         if (isInner) fail('an inner map cannot be pinned');
-        const v = fieldInt(btf, m, part);
+        const v = fieldInt(btf, m, part, at);
         if (v !== PIN_NONE && v !== PIN_BY_NAME) fail(`invalid pinning value ${v}`);
         spec.pinning = v === PIN_BY_NAME ? 'by_name' : 'none';
         break;
       }
       case 'map_extra':
-        spec.mapExtra = fieldLong(btf, m, part);
+        spec.mapExtra = fieldLong(btf, m, part, at);
         break;
       default:
         fail(`unknown field '${m.name}' in the map definition`);
@@ -152,23 +160,23 @@ function parseMapDef(btf: Btf, name: string, def: CompositeType, isInner: boolea
 }
 
 /** `__uint(name, N)`: a pointer to an array of N elements. */
-function fieldInt(btf: Btf, m: Member, part: string): number {
+function fieldInt(btf: Btf, m: Member, part: string, at: number): number {
   const t = btf.resolve(m.type);
-  if (t.kind !== 'ptr') throw new ElfError(`field '${m.name}' is a ${t.kind}, not a pointer to an array (use __uint)`, part);
+  if (t.kind !== 'ptr') throw new ElfError(`field '${m.name}' is a ${t.kind}, not a pointer to an array (use __uint)`, part, at);
   const arr = btf.typeById(t.type);
-  if (arr.kind !== 'array') throw new ElfError(`field '${m.name}' points to a ${arr.kind}, not an array`, part);
+  if (arr.kind !== 'array') throw new ElfError(`field '${m.name}' points to a ${arr.kind}, not an array`, part, at);
   return arr.nelems;
 }
 
 /** `__ulong(name, N)` (an enum whose one value is N) or `__uint(name, N)`. */
-function fieldLong(btf: Btf, m: Member, part: string): bigint {
+function fieldLong(btf: Btf, m: Member, part: string, at: number): bigint {
   const t = btf.resolve(m.type);
   if (t.kind === 'enum' || t.kind === 'enum64') {
     const v = t.values[0];
-    if (!v) throw new ElfError(`field '${m.name}' is an enum without values`, part);
+    if (!v) throw new ElfError(`field '${m.name}' is an enum without values`, part, at);
     return BigInt.asUintN(64, v.value);
   }
-  return BigInt(fieldInt(btf, m, part));
+  return BigInt(fieldInt(btf, m, part, at));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { MapFlags, MapType } from '../uapi/map-types.js';
-import { SymbolBind, SymbolType } from './elf-constants.js';
+import { ELF64_SYM_SIZE, SymbolBind, SymbolType } from './elf-constants.js';
 import { ElfError } from './errors.js';
 import { MAX_GLOBAL_DATA_SIZE } from './global-data.js';
 import { datasecOf, isExtern, type ObjectContext } from './object-context.js';
@@ -44,8 +44,10 @@ export function collectExterns(ctx: ObjectContext): Externs {
   const kconfigList: Array<ExternSpec & { align: number }> = [];
   const ksymList: ExternSpec[] = [];
 
+  const symtab = ctx.elf.sections[ctx.elf.symbolTableIndex]!;
   for (const sym of ctx.elf.symbols) {
     if (!isExtern(sym)) continue;
+    const at = symtab.offset + sym.index * ELF64_SYM_SIZE;
     const weak = sym.bind === SymbolBind.WEAK;
     const part = `extern ${sym.name} (symbol ${sym.index})`;
     let kind: 'kconfig' | 'ksym';
@@ -80,8 +82,8 @@ export function collectExterns(ctx: ObjectContext): Externs {
           align = btf.alignof(v.type);
         }
       }
-      if (size <= 0 || align <= 0) throw new ElfError(`kconfig extern has no usable size (${size}) or alignment (${align})`, part);
-      if (size > MAX_GLOBAL_DATA_SIZE) throw new ElfError(`kconfig extern of ${size} bytes is larger than any kconfig value`, part);
+      if (size <= 0 || align <= 0) throw new ElfError(`kconfig extern has no usable size (${size}) or alignment (${align})`, part, at);
+      if (size > MAX_GLOBAL_DATA_SIZE) throw new ElfError(`kconfig extern of ${size} bytes is larger than any kconfig value`, part, at);
       spec.size = size;
       kconfigList.push({ ...spec, align });
     } else {
@@ -98,7 +100,7 @@ export function collectExterns(ctx: ObjectContext): Externs {
     const { align: _align, ...spec } = k;
     spec.offset = offset;
     offset += k.size!;
-    if (offset > MAX_GLOBAL_DATA_SIZE) throw new ElfError(`kconfig externs need ${offset} bytes, more than a map value may hold`, 'extern .kconfig');
+    if (offset > MAX_GLOBAL_DATA_SIZE) throw new ElfError(`kconfig externs need ${offset} bytes, more than a map value may hold`, 'extern .kconfig', symtab.offset);
     kconfigSpecs.push(spec);
   }
   // The map entries in bySymbol must be the laid-out specs.

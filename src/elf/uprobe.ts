@@ -12,6 +12,7 @@ import { ElfError } from './errors.js';
  * @throws ElfError when the symbol is missing, ambiguous or lies outside any section.
  */
 export function uprobeOffset(elf: ElfFile, symbol: string): number {
+  const tableOffset = (elf.sections[elf.symbolTableIndex] ?? elf.sections[elf.dynamicSymbolTableIndex])?.offset;
   let found: { offset: number; sym: ElfSymbol } | undefined;
   for (const table of [elf.symbols, elf.dynamicSymbols]) {
     for (const sym of table) {
@@ -23,7 +24,7 @@ export function uprobeOffset(elf: ElfFile, symbol: string): number {
         found = { offset, sym };
       } else if (found.offset !== offset) {
         if (found.sym.bind !== SymbolBind.WEAK && sym.bind !== SymbolBind.WEAK) {
-          throw new ElfError(`function "${symbol}" is defined twice, at file offsets ${found.offset} and ${offset}`, 'symbol table');
+          throw new ElfError(`function "${symbol}" is defined twice, at file offsets ${found.offset} and ${offset}`, 'symbol table', tableOffset);
         }
         if (found.sym.bind === SymbolBind.WEAK && sym.bind !== SymbolBind.WEAK) found = { offset, sym };
       }
@@ -31,7 +32,7 @@ export function uprobeOffset(elf: ElfFile, symbol: string): number {
     // Like libbpf: a match in .symtab settles it; .dynsym is the fallback for stripped files.
     if (found) break;
   }
-  if (!found) throw new ElfError(`no function named "${symbol}" in .symtab or .dynsym`, 'symbol table');
+  if (!found) throw new ElfError(`no function named "${symbol}" in .symtab or .dynsym`, 'symbol table', tableOffset);
   return found.offset;
 }
 
@@ -43,7 +44,7 @@ export function symbolFileOffset(elf: ElfFile, sym: ElfSymbol): number {
   }
   const offset = addressToFileOffset(elf, sym.value);
   if (offset === undefined) {
-    throw new ElfError(`symbol "${sym.name}" (address 0x${sym.value.toString(16)}) lies in no section or PT_LOAD segment`, 'symbol table');
+    throw new ElfError(`symbol "${sym.name}" (address 0x${sym.value.toString(16)}) lies in no section or PT_LOAD segment`, 'symbol table', elf.sections[elf.symbolTableIndex]?.offset);
   }
   return offset;
 }
