@@ -23,6 +23,11 @@ const TS_RESERVED = new Set([
 
 const MAX_DEPTH = 256;
 
+/** Text that cannot end the comment it is put in. */
+function inComment(text: string): string {
+  return text.replace(/\*\//g, '* /');
+}
+
 /** An object key: bare when it is an identifier, quoted otherwise. */
 function propertyName(name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name);
@@ -50,6 +55,11 @@ class TsDumper {
   constructor(private readonly btf: Btf) {
     this.ptrSize = btf.pointerSize;
     this.c = new CDumper(btf);
+  }
+
+  /** A C declaration safe inside a comment. */
+  private cDecl(id: number, name: string): string {
+    return inComment(this.c.declaration(id, name));
   }
 
   dump(rootIds: readonly number[] | undefined): string {
@@ -146,7 +156,7 @@ class TsDumper {
     switch (t.kind) {
       case 'struct':
       case 'union':
-        return `/** ${t.kind} ${t.name}: ${t.size} bytes */\nexport interface ${this.nameOf(id)} ${this.body(t, 0, 0)}\n`;
+        return `/** ${t.kind} ${inComment(t.name)}: ${t.size} bytes */\nexport interface ${this.nameOf(id)} ${this.body(t, 0, 0)}\n`;
       case 'enum':
       case 'enum64':
         return this.declareEnum(id, t);
@@ -154,10 +164,10 @@ class TsDumper {
         const target = this.btf.resolve(t.type, true);
         // `typedef struct foo foo;` would declare the same name twice.
         if (target.kind !== 'typedef' && this.declarable(target) && this.nameOf(target.id) === this.nameOf(id)) return '';
-        return `/** typedef ${t.name} */\nexport type ${this.nameOf(id)} = ${this.tsType(t.type, 0, 0)};\n`;
+        return `/** typedef ${this.cDecl(t.type, t.name)} */\nexport type ${this.nameOf(id)} = ${this.tsType(t.type, 0, 0)};\n`;
       }
       case 'fwd':
-        return `/** ${t.kflag ? 'union' : 'struct'} ${t.name}: declared, never defined */\nexport type ${this.nameOf(id)} = unknown;\n`;
+        return `/** ${t.kflag ? 'union' : 'struct'} ${inComment(t.name)}: declared, never defined */\nexport type ${this.nameOf(id)} = unknown;\n`;
       case 'datasec':
         return this.declareDatasec(id, t);
       default:
@@ -170,7 +180,7 @@ class TsDumper {
     const wide = t.kind === 'enum64' && t.values.some((v) => v.value > BigInt(Number.MAX_SAFE_INTEGER) || v.value < BigInt(Number.MIN_SAFE_INTEGER));
     const lines = t.values.map((v) => `  ${propertyName(v.name)}: ${wide ? `${v.value}n` : `${v.value}`},`);
     return (
-      `/** enum ${t.name}: ${t.size} bytes${t.kflag ? ', signed' : ''} */\n` +
+      `/** enum ${inComment(t.name)}: ${t.size} byte${t.size === 1 ? '' : 's'}${t.kflag ? ', signed' : ''} */\n` +
       `export const ${name} = {${lines.length ? `\n${lines.join('\n')}\n` : ''}} as const;\n` +
       `export type ${name} = ${lines.length ? `(typeof ${name})[keyof typeof ${name}]` : wide ? 'bigint' : 'number'};\n`
     );
@@ -180,10 +190,10 @@ class TsDumper {
     const lines = t.vars.map((v) => {
       const vt = this.btf.typeById(v.type);
       const type = vt.kind === 'var' ? this.tsType(vt.type, 1, 1) : 'never';
-      const decl = vt.kind === 'var' ? `: ${this.c.declaration(vt.type, vt.name)}` : '';
+      const decl = vt.kind === 'var' ? `: ${this.cDecl(vt.type, vt.name)}` : '';
       return `  /** offset ${v.offset}, size ${v.size}${decl} */\n  ${propertyName(vt.name)}: ${type};`;
     });
-    return `/** section ${t.name}: ${t.size} bytes */\nexport interface ${this.nameOf(id)} {${lines.length ? `\n${lines.join('\n')}\n` : ''}}\n`;
+    return `/** section ${inComment(t.name)}: ${t.size} bytes */\nexport interface ${this.nameOf(id)} {${lines.length ? `\n${lines.join('\n')}\n` : ''}}\n`;
   }
 
   /** `{ ... }` for a struct/union at `indent`, member offsets relative to `baseBits`. */
@@ -201,7 +211,7 @@ class TsDumper {
       const inline = (mt.kind === 'struct' || mt.kind === 'union') && mt.name === '';
       const type = inline ? this.body(mt, indent + 1, bits) : this.tsType(m.type, indent + 1, 0);
       // The C declaration says what a bigint address points to, or what a typedef is.
-      const decl = inline ? '' : `: ${this.c.declaration(m.type, m.name)}${m.bitfieldSize ? `: ${m.bitfieldSize}` : ''}`;
+      const decl = inline ? '' : `: ${this.cDecl(m.type, m.name)}${m.bitfieldSize ? `: ${m.bitfieldSize}` : ''}`;
       lines.push(`${pad}/** ${comment}${decl} */\n${pad}${propertyName(name)}: ${m.bitfieldSize ? (m.bitfieldSize > 32 ? 'bigint' : 'number') : type};`);
     });
     return lines.length ? `{\n${lines.join('\n')}\n${'  '.repeat(indent)}}` : '{}';
