@@ -60,14 +60,14 @@ const program = KernelProgram.load({
     .build(),
 });
 
-function produce(): Promise<void> {
+function produce(total = TOTAL): Promise<void> {
   // Workers do not inherit the TypeScript loader: register tsx, then import the producer.
   const entry = new URL('./kernel-ringbuf-producer.ts', import.meta.url).href;
   const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })
     .catch((error) => { console.error(error); process.exit(1); });`;
   const worker = new Worker(code, {
     eval: true,
-    workerData: { programFd: program.fd, total: TOTAL, repeat: REPEAT },
+    workerData: { programFd: program.fd, total, repeat: REPEAT },
   });
   return new Promise((resolve, reject) => {
     worker.on('message', () => resolve());
@@ -105,7 +105,7 @@ async function bpfkit(mode: 'records' | 'batch'): Promise<number> {
     }
   } else {
     for (;;) {
-      const n = reader.consume(() => {});
+      const n = reader.consumeRaw(() => {});
       if (n > 0 && first === 0n) first = process.hrtime.bigint();
       seen += n;
       if (seen >= TOTAL || (producerDone && reader.pending === 0)) break;
@@ -119,13 +119,40 @@ async function bpfkit(mode: 'records' | 'batch'): Promise<number> {
   return seen / secs;
 }
 
-async function libbpf(): Promise<number> {
-  const child = spawn(peer, [pin, String(TOTAL)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** The consumer alone: fill the ring first (PREFILL records fit in it), then time draining it. */
+const PREFILL = 800_000;
+
+async function prefilledBpfkit(mode: 'records' | 'batch'): Promise<number> {
+  reader.drain();
+  await produce(PREFILL);
+  let seen = 0;
+  const start = process.hrtime.bigint();
+  if (mode === 'batch') seen = reader.consumeRaw(() => {});
+  else {
+    // Copies, handed over 4096 at a time (as records() does per wake-up).
+    for (let batch = reader.drain(4096); batch.length > 0; batch = reader.drain(4096)) seen += batch.length;
+  }
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  if (seen + Number(takeDrops()) !== PREFILL) throw new Error(`pre-filled ring held ${seen} records, not ${PREFILL}`);
+  return seen / secs;
+}
+
+async function prefilledLibbpf(): Promise<number> {
+  reader.drain();
+  await produce(PREFILL);
+  takeDrops();
+  return libbpf(PREFILL, false);
+}
+
+async function libbpf(total = TOTAL, withProducer = true): Promise<number> {
+  const child = spawn(peer, [pin, String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Listen for the exit now: the consumer may finish before the producer reports back.
+  const exited = new Promise((resolve) => child.on('exit', resolve));
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 5));
-  await produce();
-  await new Promise((resolve) => child.on('exit', resolve));
+  if (withProducer) await produce();
+  await exited;
   takeDrops();
   return Number(out.trim().split('\n').pop()!.split(' ')[0]);
 }
@@ -141,16 +168,29 @@ try {
     ROUNDS,
   );
   report(result, 'libbpf ring_buffer__poll');
+  const alone = await compare(
+    `consumer alone, a ring pre-filled with ${PREFILL} records`,
+    'records/s',
+    'higher',
+    { 'libbpf ring_buffer__poll': prefilledLibbpf, 'bpfkit drain (copies)': () => prefilledBpfkit('records'), 'bpfkit batch consume': () => prefilledBpfkit('batch') },
+    ROUNDS,
+  );
+  report(alone, 'libbpf ring_buffer__poll');
   const figures = {
     perRecordRatio: ratio(result, 'bpfkit for await', 'libbpf ring_buffer__poll'),
     batchRecordsPerSecond: result.medians['bpfkit batch consume'],
+    aloneCopiesRatio: ratio(alone, 'bpfkit drain (copies)', 'libbpf ring_buffer__poll'),
+    aloneBatchRecordsPerSecond: alone.medians['bpfkit batch consume'],
     drops: Number(dropTotal),
   };
   console.log(
     `\nfor-await ${figures.perRecordRatio.toFixed(2)}x of libbpf (target 0.5x); batch ${(figures.batchRecordsPerSecond! / 1e6).toFixed(2)} M records/s (target 10); ` +
       `reserve failures (drops) over all runs: ${figures.drops}`,
   );
-  saveResults('kernel-ringbuf', { rounds: ROUNDS, records: TOTAL, figures, result });
+  console.log(
+    `consumer alone: copies ${figures.aloneCopiesRatio.toFixed(2)}x of libbpf; batch ${(figures.aloneBatchRecordsPerSecond! / 1e6).toFixed(2)} M records/s`,
+  );
+  saveResults('kernel-ringbuf', { rounds: ROUNDS, records: TOTAL, prefill: PREFILL, figures, result, alone });
 } finally {
   reader.close();
   program.close();

@@ -17,14 +17,14 @@ const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
 /** Record header flags (BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT). */
-const BUSY = 0x80000000;
+const BUSY = 0x80000000 | 0;
 const DISCARD = 0x40000000;
+const LENGTH_MASK = 0x3fffffff;
 const HEADER_SIZE = 8;
 
 export class RingBufferReader implements RecordReader {
   readonly #fd: number;
   readonly #size: number;
-  readonly #mask: number;
   #consumerPage: ArrayBuffer | undefined;
   #dataArea: ArrayBuffer | undefined;
   /** consumer_pos: written by us. */
@@ -39,9 +39,9 @@ export class RingBufferReader implements RecordReader {
   /** Read from `map`, a RINGBUF map; the map must stay open while the reader is used. */
   constructor(map: KernelMap) {
     if (map.type !== MapType.RINGBUF) throw new TypeError(`map ${map.name} is not a ring buffer (BPF_MAP_TYPE_RINGBUF)`);
+    if (map.maxEntries > 2 ** 30) throw new RangeError(`ring buffer ${map.name} is larger than 1 GiB`);
     this.#fd = map.fd;
     this.#size = map.maxEntries;
-    this.#mask = map.maxEntries - 1;
     const n = native();
     const consumer = n.mmap(this.#fd, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
     if (typeof consumer === 'number') throw new BpfError('mmap', -consumer, { subject: `ring buffer ${map.name} consumer page` });
@@ -69,40 +69,60 @@ export class RingBufferReader implements RecordReader {
    * were read.
    */
   consume(onRecord: (record: Uint8Array) => void, max = Infinity): number {
+    return this.consumeRaw((bytes, offset, length) => onRecord(bytes.subarray(offset, offset + length)), max);
+  }
+
+  /**
+   * The fastest way through the ring: `onRecord(data, offset, length)` gets the whole
+   * data area and where the record lies in it (valid only during the call), so no object
+   * is allocated per record. Returns how many records were read.
+   */
+  consumeRaw(onRecord: (data: Uint8Array, offset: number, length: number) => void, max = Infinity): number {
     this.#checkOpen();
-    let consumerPos = Atomics.load(this.#consumer, 0);
+    // Positions are byte counts: Numbers are exact far beyond what a ring will ever carry.
+    let consumerPos = Number(Atomics.load(this.#consumer, 0));
+    const size = this.#size;
+    const headers = this.#headers;
+    const bytes = this.#bytes;
     let count = 0;
     try {
       for (;;) {
-        const producerPos = Atomics.load(this.#producer, 0);
+        const producerPos = Number(Atomics.load(this.#producer, 0));
         if (consumerPos >= producerPos) break;
         let progressed = false;
         while (consumerPos < producerPos && count < max) {
-          const offset = Number(consumerPos & BigInt(this.#mask));
-          const header = Atomics.load(this.#headers, offset >> 2) >>> 0;
+          const offset = consumerPos % size;
+          const header = Atomics.load(headers, offset >> 2);
           if (header & BUSY) break; // reserved, not yet committed
-          const length = header & ~(BUSY | DISCARD);
-          consumerPos += BigInt((length + HEADER_SIZE + 7) & ~7);
+          const length = header & LENGTH_MASK;
+          consumerPos += (length + HEADER_SIZE + 7) & ~7;
           progressed = true;
           if (!(header & DISCARD)) {
             count++;
-            onRecord(this.#bytes.subarray(offset + HEADER_SIZE, offset + HEADER_SIZE + length));
+            onRecord(bytes, offset + HEADER_SIZE, length);
           }
-          // Free the space as soon as the record is handled, as libbpf does.
-          Atomics.store(this.#consumer, 0, consumerPos);
+          // Free space as we go, so a producer is not held up by a long batch.
+          if ((count & 1023) === 0) Atomics.store(this.#consumer, 0, BigInt(consumerPos));
         }
+        Atomics.store(this.#consumer, 0, BigInt(consumerPos));
         if (!progressed || count >= max) break;
       }
     } finally {
-      Atomics.store(this.#consumer, 0, consumerPos);
+      Atomics.store(this.#consumer, 0, BigInt(consumerPos));
     }
     return count;
   }
 
   /** Records already waiting (copies), without blocking. */
   drain(max = Infinity): Uint8Array[] {
+    // Each record gets a buffer of its own (so `record.buffer` is just the record). A new
+    // small Uint8Array lives on V8's heap, far cheaper than slice()'s off-heap store.
     const out: Uint8Array[] = [];
-    this.consume((record) => out.push(record.slice()), max);
+    this.consumeRaw((bytes, offset, length) => {
+      const record = new Uint8Array(length);
+      record.set(bytes.subarray(offset, offset + length));
+      out.push(record);
+    }, max);
     return out;
   }
 
@@ -125,7 +145,7 @@ export class RingBufferReader implements RecordReader {
   async *batches(options: { signal?: AbortSignal; max?: number } = {}): AsyncGenerator<Uint8Array[]> {
     const { signal } = options;
     while (!this.#closed && !signal?.aborted) {
-      const batch = this.drain(options.max);
+      const batch = this.drain(options.max ?? 4096);
       if (batch.length > 0) {
         yield batch;
         continue;
