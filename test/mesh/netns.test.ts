@@ -16,7 +16,7 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' }).to
 describeKernel('mesh across network namespaces (kernel)', () => {
   let env: MeshEnv;
   const tag = `bk${process.pid}`;
-  const ns = { a: `${tag}-pod-a`, b: `${tag}-pod-b`, node: `${tag}-node`, app: `${tag}-app` };
+  const ns = { a: `${tag}-pod-a`, b: `${tag}-pod-b`, node: `${tag}-node`, app: `${tag}-app`, lo1: `${tag}-lo1`, lo2: `${tag}-lo2` };
 
   beforeAll(async () => {
     env = new MeshEnv('netns');
@@ -103,5 +103,23 @@ describeKernel('mesh across network namespaces (kernel)', () => {
     expect(await clientResult(client)).toMatchObject({ ok: true, frames: 20 });
     target.proc.kill();
     proxy.proc.kill();
+  }, 180_000);
+
+  it('two namespaces using the same 127.0.0.1:PORT never cross: each client pairs with its own namespace\'s server', async () => {
+    const port = 17000 + (process.pid % 1000);
+    const servers = [await env.peerServer(env.cgroup, '127.0.0.1', ns.lo1, port), await env.peerServer(env.cgroup, '127.0.0.1', ns.lo2, port)];
+    const clients = [ns.lo1, ns.lo2].map((n) => env.peerClient(env.cgroup, '127.0.0.1', port, ['--conns', '10', '--rounds', '2', '--max-size', '65536', '--hold'], n));
+    const ports = await Promise.all(clients.map(async (c) => (await c.line(/^holding ([\d,]+)/, 120_000))[1]!.split(',').map(Number)));
+    for (let i = 0; i < 2; i++) {
+      const accepted = servers[i]!.proc.lines.filter((l) => l.startsWith('accepted ')).map((l) => Number(l.split(' ')[1]));
+      expect(accepted.sort()).toEqual([...ports[i]!].sort());
+      const { clients: mine, servers: peers } = connectionsOf(ports[i]!);
+      expect(mine).toHaveLength(10);
+      expect(peers).toHaveLength(10);
+      for (const c of [...mine, ...peers]) expect(c.redirectedBytes).toBeGreaterThan(0n);
+    }
+    for (const c of clients) c.send('close');
+    for (const c of clients) expect(await clientResult(c)).toMatchObject({ ok: true, frames: 20 });
+    for (const s of servers) s.proc.kill();
   }, 180_000);
 });
