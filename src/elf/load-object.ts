@@ -63,7 +63,7 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
   const entries: FunctionSymbol[] = [];
   for (const cs of code.values()) {
     if (cs.section.index === ctx.textIndex) continue;
-    entries.push(...cs.functions);
+    for (const fn of cs.functions) entries.push(fn); // not push(...): there may be more than the argument limit
   }
   let totalSlots = 0;
   for (const cs of code.values()) totalSlots += cs.section.size / 8;
@@ -73,7 +73,6 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
   let linkedSlots = 0;
   for (const fn of entries) {
     const section = fn.code.section;
-    // libbpf: a leading '?' marks a program that is not loaded by default.
     // libbpf: a leading '?' marks a program that is not loaded by default; like libbpf we
     // report the section name without it.
     const optional = section.name.startsWith('?');
@@ -119,7 +118,7 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
 
   const maps: MapSpec[] = [...legacyMaps.map((m) => m.spec), ...btfMaps.map((m) => m.spec), ...global.maps];
   if (externs.kconfigMap) maps.push(externs.kconfigMap);
-  maps.push(...collectStructOps(ctx, programs));
+  for (const m of collectStructOps(ctx, programs)) maps.push(m);
 
   const spec: ObjectSpec = {
     endian: ctx.endian,
