@@ -8,7 +8,7 @@ import type { Instruction } from '../../src/isa/instruction.js';
 import { decodeInstructions } from '../../src/isa/codec.js';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
 import { compileBpf } from '../support/clang.js';
-import { libbpfJudge } from './judge.js';
+import { bpfUsable, libbpfJudge } from './judge.js';
 import { btfOf, dumpSection, VMLINUX, vmlinuxHeaderDir } from './support.js';
 
 interface RawInsn {
@@ -96,7 +96,7 @@ function vmlinuxTarget(): CoreTarget {
 
 const programs: Record<string, string> = { 'raw_tp/sys_enter': 'probed', 'tp_btf/sys_enter': 'direct' };
 
-describe.each([
+describe.skipIf(!bpfUsable()).each([
   { compiler: 'clang 14', cpu: 'v3' as const, clang: 'clang' },
   { compiler: 'clang-19', cpu: 'v3' as const, clang: 'clang-19' },
 ])('CO-RE against this kernel, $compiler', ({ cpu, clang }) => {
@@ -135,7 +135,7 @@ describe.each([
   });
 });
 
-describe('CO-RE against a custom target BTF (libbpf btf_custom_path)', () => {
+describe.skipIf(!bpfUsable())('CO-RE against a custom target BTF (libbpf btf_custom_path)', () => {
   it('patches the same instructions as libbpf: flavors, anonymous members, bitfields, arrays, enum64, poisoned lddw', () => {
     const targetObj = compileBpf('test/fixtures/btf/core-target.c', { cpu: 'v3', clang: 'clang-19' });
     const obj = compileBpf('test/fixtures/btf/core-local.c', { cpu: 'v3', clang: 'clang-19' });
@@ -152,7 +152,7 @@ describe('CO-RE against a custom target BTF (libbpf btf_custom_path)', () => {
   });
 });
 
-describe('CO-RE on the ObjectSpec the ELF loader produces', () => {
+describe.skipIf(!bpfUsable())('CO-RE on the ObjectSpec the ELF loader produces', () => {
   it('relocating ProgramSpec instructions gives libbpf\'s program', () => {
     const obj = compileBpf('test/fixtures/btf/core.c', { cpu: 'v3', clang: 'clang-19', flags: [`-I${vmlinuxHeaderDir()}`] });
     const spec = loadObjectSpec(new Uint8Array(readFileSync(obj)));
