@@ -30,8 +30,7 @@ export function formatSummary(file: string, s: ObjectSummary): string {
   const lines: string[] = [];
   lines.push(`${file}: eBPF object, ${s.endian}-endian, license "${s.license}", kernel version ${s.kernelVersion}`);
   lines.push('', `programs (${s.programs.length}):`);
-  lines.push(
-    ...table(
+  append(lines, table(
       ['NAME', 'SECTION', 'TYPE', 'ATTACH', 'TARGET', 'FLAGS', 'INSNS', 'SUBPROGRAMS'],
       s.programs.map((p) => [
         p.name,
@@ -51,8 +50,7 @@ export function formatSummary(file: string, s: ObjectSummary): string {
     if (m.inner) maps.push({ ...m.inner, name: `  ${m.inner.name}` });
   }
   lines.push('', `maps (${s.maps.length}):`);
-  lines.push(
-    ...table(
+  append(lines, table(
       ['NAME', 'TYPE', 'KEY', 'VALUE', 'MAX', 'FLAGS', 'PINNING', 'SECTION'],
       maps.map((m) => [m.name, m.type, String(m.keySize), String(m.valueSize), String(m.maxEntries), hex(m.flags), m.pinning, m.section]),
     ),
@@ -62,10 +60,10 @@ export function formatSummary(file: string, s: ObjectSummary): string {
     for (const p of m.structOps?.programs ?? []) lines.push(`  ${m.name}.${p.member} = ${p.program}  (struct ${m.structOps!.typeName})`);
   }
   lines.push('', `variables (${s.variables.length}):`);
-  lines.push(...table(['NAME', 'SECTION', 'OFFSET', 'SIZE', 'LINKAGE'], s.variables.map((v) => [v.name, v.section, String(v.offset), String(v.size), v.linkage])));
+  append(lines, table(['NAME', 'SECTION', 'OFFSET', 'SIZE', 'LINKAGE'], s.variables.map((v) => [v.name, v.section, String(v.offset), String(v.size), v.linkage])));
   if (s.externs.length > 0) {
     lines.push('', `externs (${s.externs.length}):`);
-    lines.push(...table(['NAME', 'KIND', 'WEAK'], s.externs.map((e) => [e.name, e.kind, e.weak ? 'yes' : 'no'])));
+    append(lines, table(['NAME', 'KIND', 'WEAK'], s.externs.map((e) => [e.name, e.kind, e.weak ? 'yes' : 'no'])));
   }
   lines.push('');
   if (s.btf) {
@@ -81,6 +79,11 @@ export function formatSummary(file: string, s: ObjectSummary): string {
     lines.push('BTF: none');
   }
   return lines.join('\n') + '\n';
+}
+
+/** lines.push(...more) without the argument-count limit (tables can be long). */
+function append(lines: string[], more: string[]): void {
+  for (const l of more) lines.push(l);
 }
 
 function hex(n: number): string {
