@@ -6,7 +6,8 @@
  * with the functions in attach.ts instead.
  */
 import type { ProgramSpec } from '../elf/object-spec.js';
-import { ProgType } from '../uapi/index.js';
+import { AttachType, ProgType } from '../uapi/index.js';
+import { attachIterator } from './iterator.js';
 import { attachRawTracepoint, attachTracepoint, attachTracing } from './attach.js';
 import type { KernelLink } from './link.js';
 import type { KernelProgram } from './program.js';
@@ -38,6 +39,7 @@ export function autoAttach(program: KernelProgram, spec: ProgramSpec): KernelLin
       ...(offset !== undefined && { offset: Number(offset) }),
     });
   }
+  if (spec.type === ProgType.TRACING && spec.expectedAttachType === AttachType.TRACE_ITER) return attachIterator(program);
   switch (spec.type) {
     case ProgType.TRACEPOINT: {
       const slash = target.indexOf('/');

@@ -40,3 +40,4 @@ export { probeFeatures, probeHelper, probeMapType, probeProgramType, minimalMapO
 export { PerfEventArrayReader, type PerfReaderOptions } from './perf-reader.js';
 export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe.js';
 export { listPrograms, listMaps, listLinks, programSummary, mapSummary, xlatedInstructions, type ProgramSummary, type MapSummary, type LinkSummary } from './inventory.js';
+export { attachIterator, IteratorLink } from './iterator.js';
