@@ -17,7 +17,8 @@ describeKernel('BPF iterators', () => {
       const me = `${process.pid} ${readFileSync('/proc/self/comm', 'utf8').trim()}`;
       const lines = iter.readAll().toString().trim().split('\n');
       expect(lines).toContain(me);
-      expect(lines).toContain('1 ' + readFileSync('/proc/1/comm', 'utf8').trim());
+      expect(lines).toContain('2 kthreadd');
+      expect(lines.length).toBeGreaterThan(10);
       let streamed = '';
       for await (const chunk of iter.stream()) streamed += chunk.toString();
       expect(streamed.split('\n')).toContain(me);
