@@ -41,3 +41,4 @@ export { PerfEventArrayReader, type PerfReaderOptions } from './perf-reader.js';
 export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe.js';
 export { listPrograms, listMaps, listLinks, programSummary, mapSummary, xlatedInstructions, type ProgramSummary, type MapSummary, type LinkSummary } from './inventory.js';
 export { attachIterator, IteratorLink } from './iterator.js';
+export { queryAttached, enableRunTimeStats, QUERY_EFFECTIVE, type AttachedPrograms } from './query.js';
