@@ -3,41 +3,54 @@ import type { Btf } from './btf.js';
 import { BtfError } from './errors.js';
 import { BTF_MAGIC } from './parse.js';
 
-/** One func_info record: where a function starts and its BTF FUNC type. */
-export interface FuncInfoRecord {
-  /** Byte offset of the instruction inside its ELF section. */
-  insnOff: number;
-  /** The same, in 8-byte instruction slots. */
+/** A function's start (in 8-byte slots) and its BTF FUNC type: func_info as the kernel loads it. */
+export interface FuncInfo {
   slot: number;
+  /** BTF id of the FUNC type. */
   typeId: number;
 }
 
-/** One line_info record, with its file name and source line resolved from the string table. */
-export interface LineInfoRecord {
+/** One func_info record as found in .BTF.ext. */
+export interface FuncInfoRecord extends FuncInfo {
+  /** Byte offset of the instruction inside its ELF section. */
   insnOff: number;
+}
+
+/** A source line for an instruction, with its file name and text resolved from the string table. */
+export interface LineInfo {
   slot: number;
   fileName: string;
   /** The source line's text, as clang recorded it. */
   line: string;
   lineNumber: number;
   column: number;
+  /** Raw fields, as the kernel wants them. */
   fileNameOff: number;
   lineOff: number;
   /** Raw line_col word: line number << 10 | column. */
   lineCol: number;
 }
 
-/** One CO-RE relocation record (struct bpf_core_relo). */
-export interface CoreReloRecord {
+/** One line_info record as found in .BTF.ext. */
+export interface LineInfoRecord extends LineInfo {
   insnOff: number;
+}
+
+/** A CO-RE relocation of one instruction (struct bpf_core_relo). */
+export interface CoreRelocation {
   slot: number;
   /** Local BTF type id of the root type. */
   typeId: number;
   /** Access string, e.g. "0:1:2" (field) or "0" (type/enum-value kinds use it too). */
   accessString: string;
-  accessStrOff: number;
-  /** `enum bpf_core_relo_kind`. */
+  /** `enum bpf_core_relo_kind` (CoreKind). */
   kind: number;
+}
+
+/** One CO-RE relocation record as found in .BTF.ext. */
+export interface CoreReloRecord extends CoreRelocation {
+  insnOff: number;
+  accessStrOff: number;
 }
 
 /** A parsed .BTF.ext: per ELF section name, the records of each kind, in file order. */

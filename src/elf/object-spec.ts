@@ -1,4 +1,7 @@
+import type { CoreRelocation, FuncInfo, LineInfo } from '../btf/ext.js';
 import type { Instruction } from '../isa/instruction.js';
+
+export type { CoreRelocation, FuncInfo, LineInfo };
 
 /**
  * The one parsed model of a BPF object file. Both backends (kernel and vm) load an
@@ -92,52 +95,8 @@ export type Relocation =
    */
   | { kind: 'kfunc'; slot: number; name: string; weak: boolean };
 
-export interface FuncInfo {
-  /** Slot of the function's first instruction. */
-  slot: number;
-  /** BTF id of the FUNC type. */
-  typeId: number;
-}
-
-export interface LineInfo {
-  slot: number;
-  /** Offset of the file name in the BTF string table, and the resolved name. */
-  fileName: string;
-  /** The source line's text, as clang recorded it. */
-  line: string;
-  lineNumber: number;
-  column: number;
-  /** Raw fields, as the kernel wants them. */
-  fileNameOff: number;
-  lineOff: number;
-  lineCol: number;
-}
-
-/** `enum bpf_core_relo_kind`. */
-export const CoreReloKind = {
-  FIELD_BYTE_OFFSET: 0,
-  FIELD_BYTE_SIZE: 1,
-  FIELD_EXISTS: 2,
-  FIELD_SIGNED: 3,
-  FIELD_LSHIFT_U64: 4,
-  FIELD_RSHIFT_U64: 5,
-  TYPE_ID_LOCAL: 6,
-  TYPE_ID_TARGET: 7,
-  TYPE_EXISTS: 8,
-  TYPE_SIZE: 9,
-  ENUMVAL_EXISTS: 10,
-  ENUMVAL_VALUE: 11,
-  TYPE_MATCHES: 12,
-} as const;
-
-export interface CoreRelocation {
-  slot: number;
-  /** Local BTF type id of the root type. */
-  typeId: number;
-  /** Access string, e.g. "0:1:2". */
-  accessString: string;
-  kind: number;
-}
+/** `enum bpf_core_relo_kind`; the BTF layer owns it (as CoreKind). */
+export { CoreKind as CoreReloKind } from '../btf/core/kinds.js';
 
 /** A map to create. Global data maps have `initialData`. */
 export interface MapSpec {
