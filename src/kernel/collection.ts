@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Collection } from '../api/types.js';
 import type { Btf } from '../btf/btf.js';
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
-import { MapFlags, MapType } from '../uapi/index.js';
+import { MapFlags, MapType, ProgType } from '../uapi/index.js';
 import { attachBtfId, needsAttachBtfId } from './attach-btf.js';
 import { autoAttach, canAutoAttach } from './auto-attach.js';
 import type { KernelLink } from './link.js';
@@ -24,6 +24,7 @@ import { KernelMap } from './map.js';
 import { kernelReadyBtf, objectBtf } from './object-btf.js';
 import { KernelProgram } from './program.js';
 import { relocateProgram } from './relocate.js';
+import { attachStructOps, structOpsKernelType, structOpsProgramTarget, structOpsValue } from './struct-ops.js';
 
 export interface CollectionOptions {
   /** bpffs directory for maps with `pinning: 'by_name'` (default /sys/fs/bpf). */
@@ -68,9 +69,27 @@ export class KernelCollection implements Collection {
     return link;
   }
 
-  /** Attach every program whose section name says where; returns the links (owned by the collection). */
+  /** Register struct_ops map `name` (a `.struct_ops.link` variable) with a link owned by the collection. */
+  attachStructOps(name: string): KernelLink {
+    const map = this.map(name);
+    if (map.type !== MapType.STRUCT_OPS || !(map.flags & MapFlags.LINK)) {
+      throw new Error(`map ${name} is not a struct_ops map declared in .struct_ops.link`);
+    }
+    const link = attachStructOps(map);
+    this.#links.push(link);
+    return link;
+  }
+
+  /**
+   * Attach every program whose section name says where, and register every
+   * `.struct_ops.link` map; returns the links (owned by the collection).
+   */
   attachAll(): KernelLink[] {
-    return this.#spec.programs.filter((p) => this.programs.has(p.name) && canAutoAttach(p)).map((p) => this.attach(p.name));
+    const links = this.#spec.programs.filter((p) => this.programs.has(p.name) && canAutoAttach(p)).map((p) => this.attach(p.name));
+    for (const m of this.#spec.maps) {
+      if (m.type === MapType.STRUCT_OPS && m.flags & MapFlags.LINK && this.maps.has(m.name)) links.push(this.attachStructOps(m.name));
+    }
+    return links;
   }
 
   /** The current bytes of global variable `name` (read from its data map). */
@@ -141,7 +160,7 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
         maps.set(mapSpec.name, pinned);
         continue;
       }
-      const map = createMapFromSpec(mapSpec, btf);
+      const map = mapSpec.type === MapType.STRUCT_OPS ? createStructOpsMap(mapSpec, btf) : createMapFromSpec(mapSpec, btf);
       owned.push(map);
       maps.set(mapSpec.name, map);
       initialiseData(map, mapSpec, data.get(mapSpec.name), spec, localBtf);
@@ -160,6 +179,7 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
         externs: spec.externs,
         localBtf,
       });
+      const structOps = programSpec.type === ProgType.STRUCT_OPS ? structOpsProgramTarget(spec, programSpec.name) : undefined;
       const program = KernelProgram.load({
         type: programSpec.type,
         name: programSpec.name,
@@ -168,6 +188,7 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
         kernelVersion: spec.kernelVersion,
         flags: programSpec.flags,
         ...(programSpec.expectedAttachType !== undefined && { expectedAttachType: programSpec.expectedAttachType }),
+        ...(structOps && { attachBtfId: structOps.attachBtfId, expectedAttachType: structOps.memberIndex }),
         ...(needsAttachBtfId(programSpec.type, programSpec.expectedAttachType) &&
           programSpec.attachTarget && { attachBtfId: attachBtfId(programSpec.type, programSpec.expectedAttachType, programSpec.attachTarget) }),
         ...(btf && { btfFd: btf.fd, funcInfo: programSpec.funcInfo, lineInfo: programSpec.lineInfo }),
@@ -194,6 +215,14 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
       }
     }
 
+    // struct_ops maps: their value names the programs (BPF_F_LINK maps register on attach).
+    for (const mapSpec of spec.maps) {
+      if (mapSpec.type !== MapType.STRUCT_OPS || options.replaceMaps?.[mapSpec.name]) continue;
+      if (!localBtf) throw new Error(`struct_ops map ${mapSpec.name} needs the object's BTF`);
+      const value = structOpsValue(mapSpec, localBtf, (name) => programs.get(name)?.fd);
+      maps.get(mapSpec.name)!.update(new Uint8Array(4), value);
+    }
+
     // The BTF fd is only needed while loading: maps and programs hold their own references.
     if (btf) {
       owned.splice(owned.indexOf(btf), 1);
@@ -207,8 +236,21 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
   }
 }
 
+function createStructOpsMap(spec: MapSpec, btf: KernelBtf | undefined): KernelMap {
+  if (!spec.structOps) throw new Error(`struct_ops map ${spec.name} has no struct_ops description`);
+  const kernel = structOpsKernelType(spec.structOps.typeName);
+  return createMap({
+    type: MapType.STRUCT_OPS,
+    name: spec.name,
+    keySize: 4,
+    valueSize: kernel.valueSize,
+    maxEntries: 1,
+    flags: spec.flags,
+    btf: { fd: btf?.fd ?? 0, keyTypeId: 0, valueTypeId: 0, vmlinuxValueTypeId: kernel.valueTypeId },
+  });
+}
+
 function createMapFromSpec(spec: MapSpec, btf: KernelBtf | undefined): KernelMap {
-  if (spec.type === MapType.STRUCT_OPS) throw new Error(`map ${spec.name}: struct_ops maps are not supported by loadCollection yet`);
   const isData = spec.initialData !== undefined && spec.type === MapType.ARRAY && spec.initialSlots === undefined;
   const options: MapOptions = {
     type: spec.type,

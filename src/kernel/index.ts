@@ -42,3 +42,4 @@ export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe.js';
 export { listPrograms, listMaps, listLinks, programSummary, mapSummary, xlatedInstructions, type ProgramSummary, type MapSummary, type LinkSummary } from './inventory.js';
 export { attachIterator, IteratorLink } from './iterator.js';
 export { queryAttached, enableRunTimeStats, QUERY_EFFECTIVE, type AttachedPrograms } from './query.js';
+export { attachStructOps, structOpsKernelType } from './struct-ops.js';
