@@ -488,6 +488,7 @@ export class Machine {
     let prog = this.current;
     let code = prog.code;
     let ops = code.ops;
+    let xo = code.fused;
     let dst = code.dst;
     let src = code.src;
     let off = code.off;
@@ -497,9 +498,9 @@ export class Machine {
     for (;;) {
       if (--left < 0) {
         this.remaining = 0;
-        throw new VmLimitError('instructions', `the run executed its budget of instructions without exiting`, pc);
+        throw budgetSpent(pc);
       }
-      switch (ops[pc]) {
+      switch (xo[pc]) {
         // ---------------------------------------------------------------- ALU64
         case 0x07: { const d = dst[pc]!; const b = imm[pc]!; const s = (L[d]! >>> 0) + (b >>> 0); L[d] = s; H[d] = (H[d]! + (b >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; pc++; continue; }
         case 0x0f: { const d = dst[pc]!, r = src[pc]!; const s = (L[d]! >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = s; H[d] = (H[d]! + bh + (s > 0xffffffff ? 1 : 0)) | 0; pc++; continue; }
@@ -641,7 +642,7 @@ export class Machine {
           L[0] = 0; H[0] = 0;
           const next = this.popFrame(base);
           if (next < 0) { this.remaining = left; return; }
-          pc = next; prog = this.current; code = prog.code; ops = code.ops; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+          pc = next; prog = this.current; code = prog.code; ops = code.ops; xo = code.fused; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
           continue;
         }
 
@@ -659,6 +660,60 @@ export class Machine {
         case 0xd3: { this.atomic(pc, 1); pc++; continue; }
         case 0xcb: { this.atomic(pc, 2); pc++; continue; }
 
+        // ---------------------------------------------------------------- superinstructions (fusion.ts)
+        // Each runs its first instruction, charges the second to the budget, then runs the second.
+        case 0x130 /* MOV_ADD_X */: {
+          const d = dst[pc]!; const s = src[pc]!; const sl = L[s]!, sh = H[s]!; L[d] = sl; H[d] = sh;
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          const r = src[pc + 1]!; const x = (sl >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = x; H[d] = (sh + bh + (x > 0xffffffff ? 1 : 0)) | 0;
+          pc += 2; continue;
+        }
+        case 0x131 /* MOV_ADD_K */: {
+          const d = dst[pc]!; const s = src[pc]!; const sl = L[s]!, sh = H[s]!; L[d] = sl; H[d] = sh;
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          const b = imm[pc + 1]!; const x = (sl >>> 0) + (b >>> 0); L[d] = x; H[d] = (sh + (b >> 31) + (x > 0xffffffff ? 1 : 0)) | 0;
+          pc += 2; continue;
+        }
+        case 0x132 /* ADD_K_JMP_K */: {
+          const d = dst[pc]!; const b = imm[pc]!; const x = (L[d]! >>> 0) + (b >>> 0); L[d] = x; H[d] = (H[d]! + (b >> 31) + (x > 0xffffffff ? 1 : 0)) | 0;
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          const j = pc + 1; const e = dst[j]!; const k = imm[j]!;
+          const jo = ops[j]!;
+          pc = (jo === 0x55 ? L[e] !== k || H[e] !== k >> 31 : jumpK64(jo, L[e]!, H[e]!, k)) ? off[j]! : pc + 2; continue;
+        }
+        case 0x133 /* ADD32_K_JMP32_K */: {
+          const d = dst[pc]!; L[d] = (L[d]! + imm[pc]!) | 0; H[d] = 0;
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          const j = pc + 1;
+          pc = jumpK32(ops[j]!, L[dst[j]!]!, imm[j]!) ? off[j]! : pc + 2; continue;
+        }
+        case 0x134 /* COPY_DW */: {
+          const s = src[pc]!; const d = dst[pc]!;
+          const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 8, false, pc);
+          if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); }
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          const j = pc + 1; const t2 = dst[j]!;
+          const w = mem.resolve(H[t2]!, L[t2]!, off[j]!, 8, true, j);
+          if (w.context !== null) this.ctxStore(w, 8, L[d]!, H[d]!, j); else { const o = mem.offset; w.view.setInt32(o, L[d]!, true); w.view.setInt32(o + 4, H[d]!, true); }
+          pc += 2; continue;
+        }
+        case 0x135 /* JEQ32_K_JEQ32_K */: {
+          const x = L[dst[pc]!]!;
+          if (x === imm[pc]) { pc = off[pc]!; continue; }
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          pc = x === imm[pc + 1] ? off[pc + 1]! : pc + 2; continue;
+        }
+        case 0x136 /* MOV32_K_JA */: {
+          const d = dst[pc]!; L[d] = imm[pc]!; H[d] = 0;
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          pc = off[pc + 1]!; continue;
+        }
+        case 0x137 /* MOV64_K_JA */: {
+          const d = dst[pc]!; const b = imm[pc]!; L[d] = b; H[d] = b >> 31;
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          pc = off[pc + 1]!; continue;
+        }
+
         // ---------------------------------------------------------------- calls and exit
         case 0x85: {
           this.remaining = left;
@@ -668,7 +723,7 @@ export class Machine {
           if (st.stopped) { this.remaining = left; return; }
           if (st.tailTarget !== undefined) {
             prog = st.tailTarget; st.tailTarget = undefined; this.current = prog;
-            code = prog.code; ops = code.ops; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+            code = prog.code; ops = code.ops; xo = code.fused; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
             pc = 0;
             continue;
           }
@@ -692,7 +747,7 @@ export class Machine {
         case 0x95: {
           const next = this.popFrame(base);
           if (next < 0) { this.remaining = left; return; }
-          pc = next; prog = this.current; code = prog.code; ops = code.ops; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+          pc = next; prog = this.current; code = prog.code; ops = code.ops; xo = code.fused; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
           continue;
         }
         case 0x11d /* LDDW_SECOND */:
@@ -701,6 +756,35 @@ export class Machine {
           throw new VmFault('invalid_instruction', pc >= code.length ? `execution fell off the end of the program (${code.length} slots)` : `opcode 0x${(ops[pc] ?? 0).toString(16)} cannot run`, pc);
       }
     }
+  }
+}
+
+function budgetSpent(pc: number): VmLimitError {
+  return new VmLimitError('instructions', `the run executed its budget of instructions without exiting`, pc);
+}
+
+/** The condition of a 64-bit compare-with-immediate jump (the second half of a fused loop tail). */
+function jumpK64(op: number, lo: number, hi: number, k: number): boolean {
+  const kh = k >> 31;
+  switch (op) {
+    case 0x15: return lo === k && hi === kh;
+    case 0x55: return lo !== k || hi !== kh;
+    case 0x25: return cmpU64(lo, hi, k, kh) > 0;
+    case 0x35: return cmpU64(lo, hi, k, kh) >= 0;
+    case 0xa5: return cmpU64(lo, hi, k, kh) < 0;
+    default: return cmpU64(lo, hi, k, kh) <= 0; // 0xb5
+  }
+}
+
+/** The condition of a 32-bit compare-with-immediate jump. */
+function jumpK32(op: number, x: number, k: number): boolean {
+  switch (op) {
+    case 0x16: return x === k;
+    case 0x56: return x !== k;
+    case 0x26: return x >>> 0 > k >>> 0;
+    case 0x36: return x >>> 0 >= k >>> 0;
+    case 0xa6: return x >>> 0 < k >>> 0;
+    default: return x >>> 0 <= k >>> 0; // 0xb6
   }
 }
 

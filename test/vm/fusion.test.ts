@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { ProgramBuilder, R0, R1, R2, R3, R4, R10, reg } from '../../src/isa/builder.js';
+import { VmFault, VmLimitError } from '../../src/vm/errors.js';
+import { Fused } from '../../src/vm/fusion.js';
+import { VmRuntime } from '../../src/vm/runtime.js';
+import type { Instruction } from '../../src/isa/instruction.js';
+import type { RunInput } from '../../src/vm/interpreter.js';
+
+// The interpreter's superinstructions must be invisible: same results, same budget
+// accounting, faults at the same slot as running the pair one instruction at a time.
+const rt = new VmRuntime({ tier: 'interpreter' });
+
+function run(insns: Instruction[], input: RunInput = {}): { value?: bigint; error?: unknown; fused: number[] } {
+  const prog = rt.load('fusion', 1, insns, {});
+  const fused = [...prog.code.fused.subarray(0, prog.code.length)].filter((op, i) => op !== prog.code.ops[i]);
+  try {
+    return { value: rt.machine.run(prog, input), fused };
+  } catch (error) {
+    return { error, fused };
+  } finally {
+    rt.unload(prog);
+  }
+}
+
+describe('interpreter superinstructions', () => {
+  it('a copy loop (mov+add, ldx+stx, add+jne) copies every word and counts like unfused code', () => {
+    // Fill 8 words of stack, copy them to the 8 words below, sum the copies.
+    const b = new ProgramBuilder();
+    for (let i = 0; i < 8; i++) b.store(8, R10, -128 + i * 8, i * 1000 + 7);
+    b.mov64(R1, 0)
+      .label('loop')
+      .mov64(R2, reg(R10)).alu64('add', R2, reg(R1)) // MOV_ADD_X
+      .mov64(R3, reg(R10)).alu64('add', R3, -64) // MOV_ADD_K
+      .alu64('add', R3, reg(R1))
+      .load(8, R4, R2, -128).store(8, R3, -128, reg(R4)) // COPY_DW (r3 - 64 - 128 = fp - 192 + i*8)
+      .alu64('add', R1, 8).jump('ne', R1, 64, 'loop') // ADD_K_JMP_K
+      .mov64(R0, 0).mov64(R1, 0)
+      .label('sum')
+      .mov64(R2, reg(R10)).alu64('add', R2, reg(R1))
+      .load(8, R3, R2, -192).alu64('add', R0, reg(R3))
+      .alu32('add', R1, 8).jump32('lt', R1, 64, 'sum') // ADD32_K_JMP32_K
+      .exit();
+    const r = run(b.build());
+    expect(r.fused).toEqual(expect.arrayContaining([Fused.MOV_ADD_X, Fused.MOV_ADD_K, Fused.COPY_DW, Fused.ADD_K_JMP_K, Fused.ADD32_K_JMP32_K]));
+    expect(r.value).toBe(BigInt(28 * 1000 + 8 * 7));
+  });
+
+  it('a budget that ends between the two halves stops at the second slot', () => {
+    const p = new ProgramBuilder().mov64(R1, reg(R10)).alu64('add', R1, -8).mov64(R0, 0).exit().build();
+    expect(run(p).fused).toEqual([Fused.MOV_ADD_K]);
+    const one = run(p, { budget: 1 }).error;
+    expect(one).toBeInstanceOf(VmLimitError);
+    expect(one).toMatchObject({ limit: 'instructions', pc: 1 });
+    expect(run(p, { budget: 2 }).error).toMatchObject({ limit: 'instructions', pc: 2 });
+    expect(run(p, { budget: 4 }).value).toBe(0n);
+  });
+
+  it('a fault in the second half names the second slot', () => {
+    const p = new ProgramBuilder().store(8, R10, -8, 1).mov64(R2, 0).load(8, R3, R10, -8).store(8, R2, 0, reg(R3)).mov64(R0, 0).exit().build();
+    const { error, fused } = run(p);
+    expect(fused).toContain(Fused.COPY_DW);
+    expect(error).toBeInstanceOf(VmFault);
+    expect(error).toMatchObject({ kind: 'invalid_pointer', pc: 3 });
+  });
+
+  it('a jump into the second slot of a pair runs it alone', () => {
+    const p = new ProgramBuilder()
+      .mov64(R0, 5).mov64(R1, 100)
+      .goto('second')
+      .mov64(R0, reg(R1)).label('second').alu64('add', R0, reg(R1)) // r0 = 5 + 100, not 200
+      .exit().build();
+    const r = run(p);
+    expect(r.fused).toContain(Fused.MOV_ADD_X);
+    expect(r.value).toBe(105n);
+  });
+
+  it('switch chains (jeq+jeq) and phi moves before a jump (mov+ja) take every branch', () => {
+    const prog = (x: number) =>
+      new ProgramBuilder()
+        .mov32(R1, x)
+        .jump32('eq', R1, 0, 'zero').jump32('eq', R1, 1, 'one') // JEQ32_K_JEQ32_K
+        .mov32(R0, 30).goto('out') // MOV32_K_JA
+        .label('zero').mov64(R0, 10).goto('out') // MOV64_K_JA
+        .label('one').mov64(R0, 20)
+        .label('out').exit().build();
+    expect(run(prog(0)).fused).toEqual(expect.arrayContaining([Fused.JEQ32_K_JEQ32_K, Fused.MOV32_K_JA, Fused.MOV64_K_JA]));
+    expect([0, 1, 2].map((x) => run(prog(x)).value)).toEqual([10n, 20n, 30n]);
+  });
+});
