@@ -7,5 +7,6 @@
 export * as isa from './isa/index.js';
 export * as uapi from './uapi/index.js';
 export * as btf from './btf/index.js';
+export * as elf from './elf/index.js';
 export type * from './api/index.js';
 export type * from './elf/object-spec.js';
