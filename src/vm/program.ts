@@ -4,7 +4,7 @@ import { OP_LDDW } from '../isa/opcodes.js';
 import { operationOf, type Operation } from '../isa/operation.js';
 import { VmLoadError } from './errors.js';
 import type { HelperFn, HelperTable } from './helpers/helper.js';
-import { fuseInstructions } from './fusion.js';
+import { dispatchWords } from './fusion.js';
 import { Op } from './internal-ops.js';
 import type { Pointer, Region } from './memory.js';
 
@@ -36,8 +36,11 @@ export interface DecodedCode {
   imm2: Int32Array;
   /** Bound helper per call slot. */
   helpers: (HelperFn | undefined)[];
-  /** What the interpreter dispatches on: `ops` with superinstructions (see fusion.ts). */
-  fused: Uint16Array;
+  /**
+   * What the interpreter dispatches on: per slot `op | dst << 12 | src << 16`, the op
+   * being `ops` with superinstructions (see fusion.ts).
+   */
+  words: Int32Array;
   /** Number of real slots (the arrays have one more: a trap sentinel). */
   length: number;
 }
@@ -99,7 +102,7 @@ export function loadProgram(name: string, type: number, instructions: readonly I
     imm: new Int32Array(n + 1),
     imm2: new Int32Array(n + 1),
     helpers: new Array<HelperFn | undefined>(n + 1).fill(undefined),
-    fused: new Uint16Array(0),
+    words: new Int32Array(0),
     length: n,
   };
   const codeRegion = env.codeRegion(name, n);
@@ -223,7 +226,7 @@ export function loadProgram(name: string, type: number, instructions: readonly I
   }
   const frameDepth = new Int32Array(n + 1);
   for (const [entry, depth] of stackDepth) frameDepth[entry] = depth;
-  code.fused = fuseInstructions(code);
+  code.words = dispatchWords(code);
   return { name, type, code, stackDepth, frameDepth, usesTailCalls, instructions, helperTable: env.helpers, codeRegion };
 }
 
