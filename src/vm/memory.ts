@@ -129,16 +129,24 @@ export class AddressSpace {
    */
   resolve(hi: number, lo: number, off: number, size: number, write: boolean, pc: number): Region {
     const r = this.table[hi & ID_MASK];
-    const o = (lo >>> 0) + off - REGION_BASE;
+    // In int32 so V8 keeps it a small integer. It wraps only for low words far outside
+    // any region: below REGION_BASE - 2^31 it lands above MAX_REGION_SIZE, above it below 0,
+    // so every wrapped offset still fails the bounds check (whose message is then exact).
+    const o = (lo - REGION_BASE + off) | 0;
     if (r === undefined || r.hi !== hi) throw this.invalid(hi, lo, off, size, pc);
     if (o < 0 || o + size > r.size) {
-      throw new VmFault('out_of_bounds', `${write ? 'write' : 'read'} of ${size} bytes at offset ${o} is outside ${r.name} (${r.size} bytes)`, pc, address(hi, lo, off), r.name, size);
+      throw this.outside(r, hi, lo, off, size, write, pc);
     }
     if (write && !r.writable && r.context === null) {
       throw new VmFault('read_only', `write of ${size} bytes into read-only ${r.name} at offset ${o}`, pc, address(hi, lo, off), r.name, size);
     }
     this.offset = o;
     return r;
+  }
+
+  private outside(r: Region, hi: number, lo: number, off: number, size: number, write: boolean, pc: number): VmFault {
+    const o = (lo >>> 0) + off - REGION_BASE;
+    return new VmFault('out_of_bounds', `${write ? 'write' : 'read'} of ${size} bytes at offset ${o} is outside ${r.name} (${r.size} bytes)`, pc, address(hi, lo, off), r.name, size);
   }
 
   private invalid(hi: number, lo: number, off: number, size: number, pc: number): VmFault {
