@@ -1,4 +1,5 @@
 import { parseElf, type ElfFile } from './elf-file.js';
+import { SymbolBind, SymbolVisibility } from './elf-constants.js';
 import { ElfError } from './errors.js';
 import { collectBtfMaps, collectMapInitialisers } from './btf-maps.js';
 import { collectCodeRelocations } from './code-relocations.js';
@@ -129,11 +130,25 @@ export function loadObjectSpec(bytes: Uint8Array | ElfFile, options: LoadObjectO
     variables: global.variables,
     externs: externs.list,
   };
+  const hidden = hiddenFunctions(code.values());
+  if (hidden.length > 0) spec.hiddenFunctions = hidden;
   const btfSection = elf.sections.find((s) => s.name === '.BTF');
   if (btfSection && ctx.btf) spec.btfData = btfSection.data;
   const extSection = elf.sections.find((s) => s.name === '.BTF.ext');
   if (extSection && ctx.ext) spec.btfExtData = extSection.data;
   return spec;
+}
+
+/** Global functions whose symbol is STV_HIDDEN or STV_INTERNAL (libbpf's mark_btf_static). */
+function hiddenFunctions(sections: Iterable<{ functions: FunctionSymbol[] }>): string[] {
+  const out: string[] = [];
+  for (const cs of sections) {
+    for (const fn of cs.functions) {
+      const v = fn.symbol.visibility;
+      if (fn.symbol.bind !== SymbolBind.LOCAL && (v === SymbolVisibility.HIDDEN || v === SymbolVisibility.INTERNAL)) out.push(fn.name);
+    }
+  }
+  return out;
 }
 
 /** The `license` section as a string (up to its first NUL). */

@@ -25,6 +25,11 @@ export interface ObjectSpec {
   variables: VariableSpec[];
   /** `.kconfig` and `.ksyms` externs. */
   externs: ExternSpec[];
+  /**
+   * Global functions with hidden visibility (`__hidden`, as in libbpf's usdt.bpf.h): like
+   * libbpf, a backend verifies them as static functions (their BTF FUNC made static).
+   */
+  hiddenFunctions?: string[];
   /** The raw `.BTF` section, when present (the btf layer parses it). */
   btfData?: Uint8Array;
   /** The raw `.BTF.ext` section, when present. */

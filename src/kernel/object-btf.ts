@@ -10,6 +10,8 @@ import type { ObjectSpec } from '../elf/object-spec.js';
 
 const VAR_GLOBAL_ALLOCATED = 1;
 const VAR_EXTERN = 2;
+const FUNC_STATIC = 0;
+const FUNC_GLOBAL = 1;
 
 /** The object's BTF, parsed and fixed up; undefined when the object has none. */
 export function objectBtf(spec: ObjectSpec): Btf | undefined {
@@ -23,8 +25,12 @@ export function kernelReadyBtf(btf: Btf, spec: ObjectSpec): Uint8Array {
   const byId = (id: number) => types[id - btf.firstId];
   const mapSizes = new Map(spec.maps.map((m) => [m.name, m.valueSize]));
   const varOffsets = new Map(spec.variables.map((v) => [`${v.map}\0${v.name}`, v.offset]));
+  const hidden = new Set(spec.hiddenFunctions ?? []);
 
   for (const t of types) {
+    // libbpf verifies __hidden global functions as static ones: the verifier then checks
+    // them in their caller's context (a global function's pointer arguments may be NULL).
+    if (t.kind === 'func' && t.linkage === FUNC_GLOBAL && hidden.has(t.name)) t.linkage = FUNC_STATIC;
     if (t.kind === 'var' && t.linkage === VAR_EXTERN) (t as VarType).linkage = VAR_GLOBAL_ALLOCATED;
     if (t.kind !== 'datasec') continue;
     const sec = t as DatasecType;
