@@ -213,6 +213,22 @@ struct sk_psock___mesh {
 /* Below this, a receiver's queue never counts as backed up (its rcvbuf starts small). */
 #define MESH_MIN_BACKLOG (4U << 20)
 
+struct tcp_sock___mesh {
+	__u8 is_mptcp;	/* bool in the kernel */
+} __attribute__((preserve_access_index));
+
+/* An MPTCP subflow: its bytes belong to the MPTCP socket above it, so it stays on the
+ * normal path (a sockhash would replace the subflow's protocol ops). */
+static __always_inline int is_mptcp_subflow(struct bpf_sock_ops *skops)
+{
+	struct tcp_sock___mesh *tp;
+
+	if (!skops->sk || !bpf_core_field_exists(struct tcp_sock___mesh, is_mptcp))
+		return 0;
+	tp = (struct tcp_sock___mesh *)bpf_skc_to_tcp_sock(skops->sk);
+	return tp && tp->is_mptcp;
+}
+
 /* The address of the psock the sockhash just gave this socket (0 if none). */
 static __always_inline __u64 own_psock(struct bpf_sock_ops *skops)
 {
@@ -244,6 +260,10 @@ static __always_inline void on_active_established(struct bpf_sock_ops *skops)
 	struct mesh_pair_key pk = {};
 	__u64 cookie;
 
+	if (is_mptcp_subflow(skops)) {
+		count(MESH_STAT_MPTCP_SKIPPED, 1);
+		return;
+	}
 	if (describe(skops, &c) || !judge(&c, c.remote_ip, c.remote_port)) {
 		count(MESH_STAT_POLICY_SKIPPED, 1);
 		return;
@@ -278,6 +298,10 @@ static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
 	struct mesh_conn *client, *server;
 	__u64 *client_cookie, peer, cookie;
 
+	if (is_mptcp_subflow(skops)) {
+		count(MESH_STAT_MPTCP_SKIPPED, 1);
+		return;
+	}
 	if (describe(skops, &c))
 		return;
 	pk.client_next_seq = skops->rcv_nxt;

@@ -5,8 +5,10 @@
  * bad input changes nothing, and status/metrics report what happened.
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../kernel/support.js';
+import { repoRoot } from '../support/clang.js';
 import { MeshMaps } from '../../src/mesh/maps.js';
 import { clientResult, MeshEnv } from './support.js';
 
@@ -130,5 +132,19 @@ describeKernel('mesh bypass (kernel)', () => {
     expect(text).toMatch(/bpfkit_mesh_accepted_fault\{fault="splice"\} 1/);
     const health = await fetch(`${metrics}/healthz`);
     expect(health.status).toBe(200);
+  }, 60_000);
+
+  it('leaves MPTCP connections on the normal path', async () => {
+    using maps = MeshMaps.fromPins(env.pinRoot);
+    const before = maps.counters();
+    const proc = env.spawnIn(env.cgroup, ['python3', join(repoRoot, 'test/mesh/mptcp.py')]);
+    const result = JSON.parse((await proc.line(/^\{.*\}$/, 60_000))[0]) as { port: number; intact: boolean };
+    expect(result.intact).toBe(true);
+    const after = maps.counters();
+    // Both subflow ends (client and server) were seen and skipped; nothing was inserted for them.
+    expect(after.mptcp_skipped - before.mptcp_skipped).toBeGreaterThanOrEqual(2n);
+    expect(after.inserted).toBe(before.inserted);
+    expect(maps.connections().filter((c) => c.localPort === result.port || c.remotePort === result.port)).toEqual([]);
+    proc.send('done');
   }, 60_000);
 });
