@@ -6,17 +6,20 @@
  * checks that it really fixes the fault and asks for it.
  */
 import { loadCollection, type KernelCollection } from '../kernel/collection.js';
+import { BpfError } from '../kernel/errors.js';
+import { attachSockmap } from '../kernel/link-sockmap.js';
+import { AttachType } from '../uapi/index.js';
 import type { Link } from '../kernel/link-cgroup.js';
 import { attachMesh } from './attach.js';
 import { ScratchCgroup } from './cgroup.js';
 import { MeshMaps } from './maps.js';
-import { meshObjectSpec } from './object.js';
+import { MeshPrograms, meshObjectSpec } from './object.js';
 import { defaultPolicy } from './policy.js';
 import { checkSplice } from './probe-splice.js';
-import { fionreadWithin, openPair, readExactly, sha256, sleep, type ProbePair } from './probe-sockets.js';
+import { fionreadWithin, openPair, readExactly, sha256, sleep, socketFd, type ProbePair } from './probe-sockets.js';
 
 /** Faults the probe knows, by the name `--accept-fault` takes. */
-export const FAULT_NAMES = ['fionread', 'readiness', 'splice', 'large-send', 'not-redirected'] as const;
+export const FAULT_NAMES = ['fionread', 'readiness', 'splice', 'large-send', 'not-redirected', 'second-sockmap'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface ProbeFinding {
@@ -66,6 +69,7 @@ export async function probeKernel(cgroupName = `bpfkit-mesh-probe-${process.pid}
   findings.push(fionread, readiness);
   const splice = await withLinks(collection, cgroup.path, skbVerdict, async () => checkSplice(cgroup.path));
   findings.push({ fault: 'splice', present: !splice.ok, fixedByWorkaround: false, detail: splice.detail });
+  findings.push(await withLinks(collection, cgroup.path, skbVerdict, () => checkSecondSockmap(cgroup)));
   return { findings, skbVerdict, unfixed: findings.filter((f) => f.present && !f.fixedByWorkaround).map((f) => f.fault) };
 }
 
@@ -83,6 +87,31 @@ interface PairChecks {
   large: ProbeFinding;
   tcpFionread: ProbeFinding;
   tcpReadiness: ProbeFinding;
+}
+
+/**
+ * A bypassed socket must not join a second sockmap whose programs differ (another eBPF
+ * tool's): the kernel should refuse with EBUSY rather than let two sets of programs
+ * fight over one socket.
+ */
+async function checkSecondSockmap(cgroup: ScratchCgroup): Promise<ProbeFinding> {
+  using other = loadCollection(meshObjectSpec({ pinned: false }));
+  const otherSocks = other.map('mesh_socks');
+  using _link = attachSockmap(other.program(MeshPrograms.redirect).fd, otherSocks.fd, AttachType.SK_MSG_VERDICT, 'a second sockhash');
+  const pair = await cgroup.inside(openPair);
+  try {
+    const key = new Uint8Array(8);
+    key[0] = 1;
+    try {
+      otherSocks.updateFd(key, socketFd(pair.server));
+    } catch (e) {
+      if (e instanceof BpfError && e.code === 'EBUSY') return finding('second-sockmap', false, 'a bypassed socket cannot join a second sockmap with other programs (EBUSY)');
+      return finding('second-sockmap', true, `joining a second sockmap failed with ${(e as Error).message}, not EBUSY`);
+    }
+    return finding('second-sockmap', true, 'a bypassed socket joined a second sockmap with other programs (expected EBUSY)');
+  } finally {
+    pair.close();
+  }
 }
 
 function finding(fault: FaultName, present: boolean, detail: string): ProbeFinding {

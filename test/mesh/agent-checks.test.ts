@@ -39,13 +39,15 @@ describeKernel('mesh agent checks (kernel)', () => {
     await env?.cleanup();
   }, 60_000);
 
-  it('the probe finds the FIONREAD fault fixed by the sk_skb workaround, redirects its own bytes, keeps large sends intact', () => {
+  it('the probe finds the FIONREAD fault fixed by the sk_skb workaround, redirects its own bytes, keeps large sends intact, gets EBUSY from a second sockmap', () => {
     const run = env.cli(['mesh', 'probe', '--json']);
     expect(run.stderr).toBe('');
     const report = JSON.parse(run.stdout) as { findings: Array<{ fault: string; present: boolean; fixedByWorkaround: boolean; detail: string }>; skbVerdict: boolean; unfixed: string[] };
     const by = Object.fromEntries(report.findings.map((f) => [f.fault, f]));
     expect(by['not-redirected']!.present).toBe(false);
     expect(by['large-send']!.present).toBe(false);
+    expect(by['second-sockmap']!.present).toBe(false);
+    expect(by['second-sockmap']!.detail).toMatch(/EBUSY/);
     // Either this kernel is fine, or the workaround must really fix it.
     if (by.fionread!.present) {
       expect(by.fionread!.fixedByWorkaround).toBe(true);
