@@ -154,13 +154,20 @@ export function enumToBigInt(value: unknown, info: EnumInfo, bits: number): bigi
   return toBigInt(value, range);
 }
 
-/** The decoded form of an enum's stored integer. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
+/**
+ * The decoded form of an enum's stored integer. A value a number cannot hold exactly
+ * comes back as a bigint even for a "number" enum (clang 14 writes 64-bit enums as
+ * 8-byte `enum`): a wrong number would be worse than an unexpected type.
+ */
 export function enumFromBigInt(raw: bigint, info: EnumInfo, names: boolean): unknown {
   if (names) {
     const name = info.byValue.get(raw);
     if (name !== undefined) return name;
   }
-  if (info.wide) return raw;
+  if (info.wide || raw > MAX_SAFE || raw < MIN_SAFE) return raw;
   return Number(raw);
 }
 
