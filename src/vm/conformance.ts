@@ -15,13 +15,21 @@ import { VmRuntime } from './runtime.js';
  * the expected error of a test is about the runtime, never about the test file.
  */
 
-/** What a backend did with one test program. */
-export type BackendOutcome = { kind: 'returned'; r0: bigint } | { kind: 'error'; message: string };
+/** Why a reference backend (the kernel) will not run a test at all. */
+export type RefusalCategory = 'verifier' | 'callx' | 'helper';
 
-/** Something that can run a conformance program (the vm; the kernel later). */
+/** What a backend did with one test program. */
+export type BackendOutcome =
+  /** `bits`: how many low bits of r0 the backend reports (the kernel's test run: 32); default 64. */
+  | { kind: 'returned'; r0: bigint; bits?: 32 | 64 }
+  | { kind: 'error'; message: string }
+  /** The backend will not run this program (the kernel's verifier rejects it, ...): neither pass nor fail. */
+  | { kind: 'refused'; category: RefusalCategory; message: string };
+
+/** Something that can run a conformance program (the vm, or the kernel in src/conformance). */
 export interface ConformanceBackend {
   readonly name: string;
-  /** Run `program` with r1 = the address of a copy of `mem`, r2 = its length. */
+  /** Run `program` on `mem` (the vm: r1 = the address of a copy of `mem`, r2 = its length). */
   run(program: Instruction[], mem: Uint8Array): BackendOutcome;
 }
 
@@ -32,6 +40,8 @@ export interface ConformanceResult {
   passed: boolean;
   /** Why it failed, or what it returned. */
   detail: string;
+  /** Set when the backend would not run the test: it is then neither passed nor failed. */
+  refused?: { category: RefusalCategory; message: string };
 }
 
 /** Instruction budget per test: generous for the suite's loops, small enough to stop a hang. */
@@ -82,12 +92,19 @@ export function runConformanceTest(name: string, text: string, backend: Conforma
   const expectsError = file.error !== undefined;
   if (!expectsError && file.result === undefined) return { name, passed: false, detail: 'the test file has neither "-- result" nor "-- error"' };
   const outcome = backend.run(program, file.mem);
+  if (outcome.kind === 'refused') {
+    const note = expectsError ? ' (the test expects an error)' : '';
+    return { name, passed: false, detail: `refused: ${outcome.message}${note}`, refused: { category: outcome.category, message: outcome.message } };
+  }
   if (outcome.kind === 'error') {
     if (expectsError && file.error !== '' && outcome.message.includes(file.error!)) return { name, passed: true, detail: `failed as expected: ${outcome.message}` };
     return { name, passed: false, detail: expectsError && file.error !== '' ? `expected error "${file.error}", got: ${outcome.message}` : outcome.message };
   }
   if (expectsError) return { name, passed: false, detail: `expected an error${file.error ? ` ("${file.error}")` : ''}, but the program returned ${hex(outcome.r0)}` };
-  if (outcome.r0 !== file.result) return { name, passed: false, detail: `returned ${hex(outcome.r0)}, expected ${hex(file.result!)}` };
+  // A backend that reports fewer bits of r0 (the kernel: 32) is compared on those bits.
+  const expected = outcome.bits === 32 ? file.result! & 0xffffffffn : file.result!;
+  const width = outcome.bits === 32 ? ' (low 32 bits)' : '';
+  if (outcome.r0 !== expected) return { name, passed: false, detail: `returned ${hex(outcome.r0)}, expected ${hex(expected)}${width}` };
   return { name, passed: true, detail: `returned ${hex(outcome.r0)}` };
 }
 
@@ -95,8 +112,15 @@ function hex(v: bigint): string {
   return `0x${v.toString(16)}`;
 }
 
-/** The closing line of a conformance run. */
+/** The closing line of a conformance run, over the tests the backend ran (refused ones aside). */
 export function summaryLine(results: readonly ConformanceResult[]): string {
-  const passed = results.filter((r) => r.passed).length;
-  return `${passed} passed, ${results.length - passed} failed`;
+  const ran = results.filter((r) => r.refused === undefined);
+  const passed = ran.filter((r) => r.passed).length;
+  return `${passed} passed, ${ran.length - passed} failed`;
+}
+
+/** `K refused by the kernel`-style line, or undefined when the backend refused nothing. */
+export function refusedLine(results: readonly ConformanceResult[], backend: string): string | undefined {
+  const refused = results.filter((r) => r.refused !== undefined).length;
+  return refused === 0 ? undefined : `${refused} refused by the ${backend}`;
 }

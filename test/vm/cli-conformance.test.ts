@@ -39,9 +39,9 @@ describe('bpfkit conformance', () => {
     ]);
   });
 
-  it('--backend kernel is a clear "not yet available" error', async () => {
-    const r = await run([`${root}/tests`, '--backend', 'kernel']);
+  it('an unknown --kernel-type is a usage error', async () => {
+    const r = await run([`${root}/tests`, '--backend', 'kernel', '--kernel-type', 'tc']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/not yet available/);
+    expect(r.err).toMatch(/unknown --kernel-type "tc"/);
   });
 });
