@@ -20,10 +20,11 @@ Same-host TCP bypass (sockops + sk_msg): connections between two processes of th
 host skip the TCP/IP stack.
 
 commands:
-  up [--cgroup PATH] [--policy FILE] [--metrics ADDR|off] [--pin-root DIR]
+  up --cgroup PATH [--policy FILE] [--metrics ADDR|off] [--pin-root DIR]
      [--accept-fault NAME]... [--pin-links]
                       run the agent in the foreground (SIGINT/SIGTERM detach).
-                      --cgroup: cgroup v2 subtree to bypass (default: the cgroup2 root)
+                      --cgroup: cgroup v2 subtree to bypass (required; the cgroup2
+                      root bypasses the whole host)
                       --metrics: /metrics and /healthz address (default 127.0.0.1:9464)
                       --accept-fault: enable despite a probe fault (${FAULT_NAMES.join(', ')})
   status [--connections] [--json] [--pin-root DIR]
@@ -86,11 +87,12 @@ async function up(args: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   }
+  // Never the whole host by default: the cgroup2 root only when the user names it.
+  if (values.cgroup === undefined) throw new UsageError('--cgroup PATH is required: the cgroup v2 subtree to bypass (name the cgroup2 mount itself, e.g. /sys/fs/cgroup, for the whole host)');
   checkPrivileges();
-  const { cgroup2Root } = await import('../mesh/host.js');
   const log = (line: string) => process.stdout.write(`mesh: ${line}\n`);
   const agent = await MeshAgent.start({
-    cgroup: (values.cgroup as string | undefined) ?? cgroup2Root(),
+    cgroup: values.cgroup as string,
     pinRoot: (values['pin-root'] as string | undefined) ?? DEFAULT_PIN_ROOT,
     ...(policy && { policy }),
     acceptFaults: accept as FaultName[],

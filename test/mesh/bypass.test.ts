@@ -112,6 +112,9 @@ describeKernel('mesh bypass (kernel)', () => {
     const flag = env.cli(['mesh', 'up', '--cgroup', env.cgroup, '--pin-root', env.pinRoot, '--accept-fault', 'nonsense']);
     expect(flag.status).toBe(2);
     expect(flag.stderr).toMatch(/--accept-fault nonsense: unknown fault/);
+    const noCgroup = env.cli(['mesh', 'up', '--pin-root', env.pinRoot]);
+    expect(noCgroup.status).toBe(2);
+    expect(noCgroup.stderr).toMatch(/--cgroup PATH is required/);
     const unknown = env.cli(['mesh', 'status', '--frobnicate']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/frobnicate/);
@@ -147,4 +150,36 @@ describeKernel('mesh bypass (kernel)', () => {
     expect(maps.connections().filter((c) => c.localPort === result.port || c.remotePort === result.port)).toEqual([]);
     proc.send('done');
   }, 60_000);
+
+  it('port and CIDR policy keep matching connections out of the sockhash, applied at run time', async () => {
+    const file = `/tmp/bpfkit-test-mesh-ports-${process.pid}.json`;
+    env.onCleanup(() => writeFileSync(file, ''));
+    const server = await env.peerServer(env.cgroup);
+    using maps = MeshMaps.fromPins(env.pinRoot);
+    for (const policy of [{ ports: { exclude: [String(server.port)] } }, { cidrs: { exclude: ['127.0.0.0/8'] } }, { ports: { include: ['1-1023'] } }]) {
+      writeFileSync(file, JSON.stringify(policy));
+      expect(env.cli(['mesh', 'policy', file, '--pin-root', env.pinRoot]).status).toBe(0);
+      const before = maps.counters();
+      const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', '5', '--rounds', '1', '--max-size', '4096', '--hold']);
+      const ports = (await client.line(/^holding ([\d,]+)/, 60_000))[1]!.split(',').map(Number);
+      expect(maps.connections().filter((c) => ports.includes(c.localPort) || ports.includes(c.remotePort))).toEqual([]);
+      const after = maps.counters();
+      expect(after.policy_skipped - before.policy_skipped, JSON.stringify(policy)).toBe(5n);
+      expect(after.inserted).toBe(before.inserted);
+      client.send('close');
+      expect((await clientResult(client)).ok).toBe(true);
+    }
+    writeFileSync(file, JSON.stringify({ ports: { include: [String(server.port)] }, cidrs: { include: ['127.0.0.0/8'] } }));
+    expect(env.cli(['mesh', 'policy', file, '--pin-root', env.pinRoot]).status).toBe(0);
+    const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', '5', '--rounds', '1', '--max-size', '4096', '--hold']);
+    const ports = (await client.line(/^holding ([\d,]+)/, 60_000))[1]!.split(',').map(Number);
+    const included = maps.connections().filter((c) => c.role === 'client' && ports.includes(c.localPort));
+    expect(included).toHaveLength(5);
+    for (const c of included) expect(c.redirectedBytes).toBeGreaterThan(0n);
+    client.send('close');
+    expect((await clientResult(client)).ok).toBe(true);
+    writeFileSync(file, JSON.stringify({ enabled: true }));
+    expect(env.cli(['mesh', 'policy', file, '--pin-root', env.pinRoot]).status).toBe(0);
+    server.proc.kill();
+  }, 120_000);
 });
