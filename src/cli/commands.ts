@@ -10,3 +10,4 @@ registerCommand('asm', async () => (await import('./asm.js')).command);
 registerCommand('object', async () => (await import('./object.js')).command);
 registerCommand('btf', async () => (await import('./btf.js')).command);
 registerCommand('mesh', async () => (await import('./mesh.js')).command);
+registerCommand('prog', async () => (await import('./prog.js')).command);

@@ -2,6 +2,8 @@
  * `bpfkit object inspect FILE.o [--json]`: what an eBPF object holds — programs, maps,
  * global variables, externs, license, kernel version and a BTF summary — as read by the
  * ELF layer's loadObjectSpec (the same model both backends load).
+ * `bpfkit object load FILE.o [--pin DIR] [--set NAME=VALUE ...]`: load it into the kernel
+ * (object-load.ts) and print what was created.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,8 +13,9 @@ import { ProgType } from '../uapi/prog-types.js';
 import type { Command } from './main.js';
 
 const HELP = `usage: bpfkit object inspect FILE.o [--json] [--program-type T]
+       bpfkit object load FILE.o [--pin DIR] [--set NAME=VALUE ...] [--type T] [--json]
 
-Show what an eBPF object file (clang -target bpf, libbpf conventions) holds:
+inspect: show what an eBPF object file (clang -target bpf, libbpf conventions) holds:
 programs (section, function, program type, expected attach type and target,
 instruction count, appended subprograms), maps (name, type, key/value size,
 max entries, flags, pinning), global variables, externs, license, kernel
@@ -23,6 +26,23 @@ options:
   --program-type T    program type (number or name, e.g. xdp, sched_cls) for
                       sections libbpf does not know
   -h, --help          this text
+
+load: load every program and map of the object into the kernel (as libbpf
+would: BTF, global data, CO-RE, pinned maps reused) and print their ids. A
+program the verifier rejects ends with exit code 1, the source line it names
+and the end of the verifier log. Needs root (or CAP_BPF).
+
+options:
+  --pin DIR           pin programs at DIR/PROG and maps at DIR/MAP (dots in
+                      map names become underscores) on a bpffs mount; maps
+                      with pinning by_name are looked up in DIR first.
+                      Without --pin everything is released when bpfkit exits
+                      (a dry run: does the kernel accept the object?)
+  --set NAME=VALUE    set global variable NAME (.rodata, .data, .bss) before
+                      load: an integer (42, -1, 0x2a), true/false, or bytes
+                      as hex:0102ff; may be repeated
+  --type T            program type for sections libbpf does not know
+  --json              print the result as JSON
 `;
 
 /** Render the summary as aligned text tables. */
@@ -98,7 +118,7 @@ function table(header: string[], rows: string[][]): string[] {
 }
 
 /** A program type from a number or a name such as "xdp" or "SCHED_CLS"; null if neither. */
-function parseProgType(text: string | undefined): number | undefined | null {
+export function parseProgType(text: string | undefined): number | undefined | null {
   if (text === undefined) return undefined;
   if (/^\d+$/.test(text)) return Number(text);
   const key = text.toUpperCase() as keyof typeof ProgType;
@@ -106,12 +126,13 @@ function parseProgType(text: string | undefined): number | undefined | null {
 }
 
 export const command: Command = {
-  summary: 'inspect an eBPF object file: programs, maps, globals, BTF',
+  summary: 'inspect an eBPF object file, or load it into the kernel',
   help: HELP,
   async run(args: string[]): Promise<number> {
     const [sub, ...rest] = args;
+    if (sub === 'load') return (await import('./object-load.js')).runObjectLoad(rest, HELP);
     if (sub !== 'inspect') {
-      process.stderr.write(`bpfkit object: expected the subcommand "inspect"${sub ? `, not "${sub}"` : ''}\n\n${HELP}`);
+      process.stderr.write(`bpfkit object: expected the subcommand "inspect" or "load"${sub ? `, not "${sub}"` : ''}\n\n${HELP}`);
       return 2;
     }
     let parsed;
