@@ -10,3 +10,4 @@ export * as btf from './btf/index.js';
 export * as elf from './elf/index.js';
 export type * from './api/index.js';
 export type * from './elf/object-spec.js';
+export { loadCollection, loadObject, type LoadCollectionOptions, type KernelLoadOptions, type VmLoadOptions } from './load.js';

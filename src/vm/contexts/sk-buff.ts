@@ -88,7 +88,9 @@ export class SkBuffContext implements ContextAccess {
     v.setUint32(SkBuff.pkt_type, this.pktType(), true);
     v.setUint16(SkBuff.protocol, this.protocolBe16(), true);
     if (v.getUint32(SkBuff.ifindex, true) === 0) v.setUint32(SkBuff.ifindex, LOOPBACK_IFINDEX, true);
-    if (v.getUint32(SkBuff.wire_len, true) === 0) v.setUint32(SkBuff.wire_len, this.l2.length, true);
+    // As convert___skb_to_skb: wire_len defaults to skb->len only when a ctx was passed;
+    // without one the kernel leaves it 0.
+    if (ctxIn !== undefined && v.getUint32(SkBuff.wire_len, true) === 0) v.setUint32(SkBuff.wire_len, packet.length, true);
     this.region = memory.add(new Region('context', 'context (struct __sk_buff)', this.bytes, false, this));
   }
 
