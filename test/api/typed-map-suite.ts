@@ -185,7 +185,7 @@ export function typedMapTests(load: (spec: ObjectSpec) => Loaded): void {
     expect(e.message).toBe('value.f3: 16 does not fit 5-bit signed bitfield');
     e = bad({ name: 'a name much too long' });
     expect(e.path).toBe('value.name');
-    e = bad({ kind: 'SCTP' });
+    e = bad({ kind: 'SCTP' as FlowStats['kind'] });
     expect(e.message).toMatch(/^value\.kind: "SCTP" is not a member of enum proto \(members: TCP, UDP\)/);
     e = bad({ bytes: 1.5 as unknown as bigint });
     expect(e.message).toBe('value.bytes: expected an integer (u64), got 1.5');
