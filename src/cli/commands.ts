@@ -11,3 +11,6 @@ registerCommand('object', async () => (await import('./object.js')).command);
 registerCommand('btf', async () => (await import('./btf.js')).command);
 registerCommand('mesh', async () => (await import('./mesh.js')).command);
 registerCommand('prog', async () => (await import('./prog.js')).command);
+registerCommand('map', async () => (await import('./map.js')).command);
+registerCommand('link', async () => (await import('./link.js')).command);
+registerCommand('feature', async () => (await import('./feature.js')).command);
