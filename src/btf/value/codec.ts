@@ -95,6 +95,16 @@ export class BtfValueCodec {
 
 function makeCodec<T>(typeId: number, node: CodecNode, root: string): TypeCodec<T> {
   const size = node.size;
+  // Callers such as TypedMap reuse one buffer for every element: keep its view.
+  let lastBytes: Uint8Array | undefined;
+  let lastView: DataView | undefined;
+  const viewOf = (bytes: Uint8Array): DataView => {
+    if (bytes !== lastBytes || lastView!.buffer !== bytes.buffer) {
+      lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      lastBytes = bytes;
+    }
+    return lastView!;
+  };
   const check = (bytes: Uint8Array, offset: number): void => {
     if (!(bytes instanceof Uint8Array)) throw new BtfValueError(`expected bytes (Uint8Array), got ${typeof bytes}`, root);
     if (!Number.isInteger(offset) || offset < 0 || bytes.length - offset < size) {
@@ -102,7 +112,7 @@ function makeCodec<T>(typeId: number, node: CodecNode, root: string): TypeCodec<
     }
   };
   const write = (value: T, out: Uint8Array, offset: number): void => {
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    const view = viewOf(out);
     try {
       node.write(view, offset, value);
     } catch (error) {
@@ -116,7 +126,7 @@ function makeCodec<T>(typeId: number, node: CodecNode, root: string): TypeCodec<
     label: node.label,
     decode(bytes, offset = 0) {
       check(bytes, offset);
-      return node.read(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset) as T;
+      return node.read(viewOf(bytes), offset) as T;
     },
     encode(value) {
       const out = new Uint8Array(size);
