@@ -44,9 +44,9 @@ export interface RunState {
   /** Set by a helper that ends the program (bpf_conformance's unwind helper). */
   stopped: boolean;
   /** Where bpf_redirect sent the packet. */
-  redirect?: { ifindex: number; flags: number };
+  redirect?: { ifindex: number; flags: number } | undefined;
   /** Where bpf_msg_redirect_map/hash sent the message (an opaque simulated socket). */
-  msgRedirect?: { socket: unknown; ingress: boolean };
+  msgRedirect?: { socket: unknown; ingress: boolean } | undefined;
 }
 
 /**
@@ -120,7 +120,7 @@ export class Machine {
     if (this.running) throw new Error('this Machine is already running a program; use one Machine per concurrent run');
     this.running = true;
     try {
-      this.state = newState(input.cpu ?? 0, input.legacyPacket, input.context);
+      resetState(this.state, input.cpu ?? 0, input.legacyPacket, input.context);
       this.remaining = input.budget ?? DEFAULT_INSTRUCTION_BUDGET;
       this.lo.fill(0);
       this.hi.fill(0);
@@ -128,7 +128,7 @@ export class Machine {
       for (let i = 0; i < args.length && i < 5; i++) setReg(this, i + 1, args[i]!);
       this.depth = 0;
       this.current = program;
-      const entryDepth = program.stackDepth.get(0) ?? 32;
+      const entryDepth = program.frameDepth[0]!;
       this.stackUsed[0] = entryDepth;
       this.mayGotoLoops = input.mayGotoLoops ?? BPF_MAX_LOOPS;
       this.mayGoto[0] = this.mayGotoLoops;
@@ -790,7 +790,24 @@ function jumpK32(op: number, x: number, k: number): boolean {
 }
 
 function newState(cpu: number, legacyPacket: LegacyPacket | undefined, context: unknown): RunState {
-  return { cpu, legacyPacket, context, tailCalls: 0, tailTarget: undefined, openRecords: new Set(), stopped: false };
+  return { cpu, legacyPacket, context, tailCalls: 0, tailTarget: undefined, openRecords: new Set(), stopped: false, redirect: undefined, msgRedirect: undefined };
+}
+
+/**
+ * Start a run with `state`, reused across runs: allocating a state and its Set per run
+ * costs more than a short program's instructions.
+ */
+function resetState(state: RunState, cpu: number, legacyPacket: LegacyPacket | undefined, context: unknown): void {
+  state.cpu = cpu;
+  state.legacyPacket = legacyPacket;
+  state.context = context;
+  state.tailCalls = 0;
+  state.tailTarget = undefined;
+  // Records a faulted run left open were never submitted; a new run starts without them.
+  if (state.openRecords.size > 0) state.openRecords.clear();
+  state.stopped = false;
+  state.redirect = undefined;
+  state.msgRedirect = undefined;
 }
 
 function setReg(m: Machine, r: number, v: Pointer | bigint | number): void {
