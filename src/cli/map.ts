@@ -177,8 +177,8 @@ function dump(args: string[]): number {
 function lookup(args: string[]): number {
   const { values, positionals } = parseOptions(args, { json: { type: 'boolean' } });
   const { ref, rest } = takeRef(positionals, 'map');
-  using map = openMap(ref);
   const key = parseBytes(keyAndValueWords(rest).key, 'key');
+  using map = openMap(ref);
   checkSize(key, map.keySize, 'the key', map);
   const value = map.lookup(key);
   if (value === undefined) throw new Error(`map ${map.name}: no entry with key ${hexBytes(key) || '(none)'}`);
@@ -193,19 +193,14 @@ function update(args: string[]): number {
   const flagName = values.flags ?? 'any';
   if (!Object.hasOwn(UPDATE_FLAGS, flagName)) throw new UsageError(`--flags must be any, noexist or exist, not "${flagName}"`);
   const { ref, rest } = takeRef(positionals, 'map');
-  using map = openMap(ref);
   const words = keyAndValueWords(rest);
-  let key: Uint8Array;
-  let value: Uint8Array;
-  if (words.value === undefined) {
-    // No "value" word: the first key-size bytes are the key.
-    const all = parseBytes(words.key, 'key and value');
-    key = all.subarray(0, map.keySize);
-    value = all.subarray(map.keySize);
-  } else {
-    key = parseBytes(words.key, 'key');
-    value = parseBytes(words.value, 'value');
-  }
+  // Bytes are checked before the map is opened: a typo is a usage error whatever MAP is.
+  const keyBytes = parseBytes(words.key, words.value === undefined ? 'key and value' : 'key');
+  const valueBytes = words.value === undefined ? undefined : parseBytes(words.value, 'value');
+  using map = openMap(ref);
+  // Without the "value" word, the first key-size bytes are the key.
+  const key = valueBytes === undefined ? keyBytes.subarray(0, map.keySize) : keyBytes;
+  const value = valueBytes ?? keyBytes.subarray(map.keySize);
   checkSize(key, map.keySize, 'the key', map);
   const flags = UPDATE_FLAGS[flagName]!;
   if (map.perCpu && value.length === map.valueSize) {
@@ -225,8 +220,8 @@ function update(args: string[]): number {
 function remove(args: string[]): number {
   const { positionals } = parseOptions(args, {});
   const { ref, rest } = takeRef(positionals, 'map');
-  using map = openMap(ref);
   const key = parseBytes(keyAndValueWords(rest).key, 'key');
+  using map = openMap(ref);
   checkSize(key, map.keySize, 'the key', map);
   if (!map.delete(key)) throw new Error(`map ${map.name}: no entry with key ${hexBytes(key)}`);
   return 0;

@@ -51,11 +51,12 @@ export const fixtures = {
 
 let dirs = 0;
 
-/** A fresh directory /sys/fs/bpf/bpfkit-test-PID-N-NAME (mounting bpffs if needed); remove() unlinks every pin in it. */
+/** A fresh, empty directory /sys/fs/bpf/bpfkit-test-PID-N-NAME (mounting bpffs if needed); remove() unlinks every pin in it. */
 export function pinDir(name: string): { path: string; remove(): void } {
   if (!existsSync('/sys/fs/bpf')) mkdirSync('/sys/fs/bpf', { recursive: true });
   if (spawnSync('mountpoint', ['-q', '/sys/fs/bpf']).status !== 0) execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
   const path = `/sys/fs/bpf/bpfkit-test-${process.pid}-${dirs++}-${name}`;
+  mkdirSync(path);
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
