@@ -7,6 +7,7 @@ import { Btf } from '../btf/btf.js';
 import { BtfValueCodec, type ValueCodec } from '../btf/value/codec.js';
 import type { BtfValueOptions } from '../btf/value/options.js';
 import { recordDecoder } from '../btf/value/record-decoder.js';
+import type { BtfType } from '../btf/types.js';
 import type { ObjectSpec } from '../elf/object-spec.js';
 import { MapType } from '../uapi/map-types.js';
 import type { BpfMap, Collection, RecordReader } from './types.js';
@@ -170,8 +171,28 @@ export function objectCodec(spec: ObjectSpec, options: BtfValueOptions = {}): Bt
   if (!byOptions) objectCodecs.set(spec, (byOptions = new Map()));
   const key = JSON.stringify([options.charArraysAsStrings === true, options.enumNames === true, options.markSpecialFields === true]);
   let codec = byOptions.get(key);
-  if (!codec) byOptions.set(key, (codec = new BtfValueCodec(Btf.parse(spec.btfData, { endian: spec.endian }), options)));
+  if (!codec) byOptions.set(key, (codec = new BtfValueCodec(specBtf(spec), options)));
   return codec;
+}
+
+/**
+ * The object's BTF with data sections laid out (clang leaves their sizes and offsets
+ * zero), so `.data`/`.bss`/`.rodata` values decode as objects of their variables.
+ */
+function specBtf(spec: ObjectSpec): Btf {
+  const btf = Btf.parse(spec.btfData!, { endian: spec.endian });
+  const dataMaps = new Map(spec.maps.filter((m) => spec.variables.some((v) => v.map === m.name)).map((m) => [m.name, m.valueSize]));
+  const offsets = new Map(spec.variables.map((v) => [`${v.map}\0${v.name}`, v.offset]));
+  const types = btf.types.map((t): BtfType => {
+    const size = t.kind === 'datasec' ? dataMaps.get(t.name) : undefined;
+    if (t.kind !== 'datasec' || size === undefined) return t;
+    const vars = t.vars.map((v) => {
+      const vt = btf.typeById(v.type);
+      return { ...v, offset: offsets.get(`${t.name}\0${vt.name}`) ?? v.offset };
+    });
+    return { ...t, size, vars };
+  });
+  return new Btf({ endian: btf.endian, types, strings: btf.strings, base: btf.base });
 }
 
 /**

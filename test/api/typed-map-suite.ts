@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { typedMap, type TypedMap } from '../../src/api/typed-map.js';
+import { typedMap, typedRecords, type TypedMap } from '../../src/api/typed-map.js';
 import type { Collection, RecordReader } from '../../src/api/types.js';
 import { BtfValueError } from '../../src/btf/value/errors.js';
 import { recordDecoder } from '../../src/btf/value/record-decoder.js';
@@ -154,6 +154,18 @@ export function typedMapTests(load: (spec: ObjectSpec) => Loaded): void {
     expect(marked.get(0)).toEqual({ lock: { special: 'bpf_spin_lock' }, total: 100n });
   });
 
+  it('global data sections decode as objects of their variables', () => {
+    const { spec, collection, events } = run();
+    using _c = collection;
+    using _e = events;
+    const bss = typedMap<number, { runs: bigint; unused_event: bigint }>(collection, '.bss', spec);
+    expect(bss.get(0)).toEqual({ runs: 8n, unused_event: 0n });
+    expect(typedMap(collection, '.rodata', spec).get(0)).toEqual({ flow_count: 8 });
+    bss.set(0, { runs: 100n, unused_event: 0n });
+    collection.program('fill').testRun({ data: new Uint8Array(64) });
+    expect(bss.get(0)!.runs).toBe(108n);
+  });
+
   it('decodes ring buffer records through their BTF type', () => {
     const { spec, collection, events } = run();
     using _c = collection;
@@ -162,6 +174,16 @@ export function typedMapTests(load: (spec: ObjectSpec) => Loaded): void {
     const records = events.drain();
     expect(records).toHaveLength(1);
     expect(decode(records[0]!)).toEqual({ seq: 42, neg: -42, comm: 'abc', big: 1n << 40n });
+  });
+
+  it('iterates ring buffer records decoded (typedRecords)', async () => {
+    const { spec, collection, events } = run();
+    using _c = collection;
+    using _e = events;
+    for await (const event of typedRecords(events, spec, 'event', options)) {
+      expect(event).toEqual({ seq: 42, neg: -42, comm: 'abc', big: 1n << 40n });
+      break;
+    }
   });
 
   it('refuses values that do not fit, naming the path', () => {
