@@ -2,7 +2,8 @@
  * Decoded against raw lookups on a kernel hash map: what the BTF codecs cost per element.
  * Keys are a `struct flow_key { u32 id; u16 port; u8 proto; }` (with padding) and values a
  * 24-byte struct of counters; the raw contenders use ready-made key bytes, the typed ones
- * encode a key object and decode a value object each time. Rounds are interleaved,
+ * encode a key object and decode a value object each time; whole-map batch reads compare
+ * raw batches with decoded ones. Rounds are interleaved,
  * medians reported, raw samples saved to bench/results/typed-map.json.
  */
 import { TypedMap } from '../src/api/typed-map.js';
@@ -104,8 +105,23 @@ const typedSet = () =>
     return 0;
   });
 
+/** Whole-map passes with batch lookups: raw bytes against decoded objects, entries/s. */
+const BATCH_PASSES = 50;
+const rawBatches = () => {
+  const start = process.hrtime.bigint();
+  let total = 0;
+  for (let pass = 0; pass < BATCH_PASSES; pass++) for (const batch of map.batches(ENTRIES)) total += batch.count + (batch.values[0]! & 0);
+  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+};
+const typedBatches = () => {
+  const start = process.hrtime.bigint();
+  let total = 0;
+  for (let pass = 0; pass < BATCH_PASSES; pass++) for (const [, v] of flows.entriesBatched(ENTRIES)) total += v.seen ? 1 : 0;
+  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+};
+
 // Warm up the JIT before measuring.
-for (const f of [rawLookup, rawLookupInto, typedGet, rawUpdate, typedSet]) f();
+for (const f of [rawLookup, rawLookupInto, typedGet, rawUpdate, typedSet, rawBatches, typedBatches]) f();
 
 const results: Comparison[] = [];
 const lookup = await compare('hash map lookup, 1024 entries, 8-byte struct key, 24-byte struct value', 'ops/s', 'higher', {
@@ -122,14 +138,22 @@ const update = await compare('hash map update, same map', 'ops/s', 'higher', {
 report(update, 'raw update');
 results.push(update);
 
+const batch = await compare('batch lookup of the whole map', 'entries/s', 'higher', {
+  'raw batches': rawBatches,
+  'typed entriesBatched (decode)': typedBatches,
+}, ROUNDS);
+report(batch, 'raw batches');
+results.push(batch);
+
 const figures = {
+  typedBatchVsRawBatch: ratio(batch, 'typed entriesBatched (decode)', 'raw batches'),
   typedGetVsRawLookup: ratio(lookup, 'typed get (encode + decode)', 'raw lookup'),
   typedGetVsRawLookupInto: ratio(lookup, 'typed get (encode + decode)', 'raw lookupInto'),
   typedSetVsRawUpdate: ratio(update, 'typed set (encode)', 'raw update'),
 };
 console.log(
   `\ntyped get ${figures.typedGetVsRawLookup.toFixed(2)}x of raw lookup (${figures.typedGetVsRawLookupInto.toFixed(2)}x of lookupInto), ` +
-    `typed set ${figures.typedSetVsRawUpdate.toFixed(2)}x of raw update`,
+    `typed set ${figures.typedSetVsRawUpdate.toFixed(2)}x of raw update, typed batch ${figures.typedBatchVsRawBatch.toFixed(2)}x of raw batch`,
 );
 saveResults('typed-map', { rounds: ROUNDS, entries: ENTRIES, ops: OPS, figures, results });
 map.close();

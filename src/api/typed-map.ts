@@ -107,6 +107,24 @@ export class TypedMap<K, V> implements Iterable<[K, V]> {
     for (const [k, v] of this.raw.entries()) yield [this.keyCodec.decode(k), this.valueCodec.decode(v)];
   }
 
+  /**
+   * Every (key, value) pair, read `batchSize` at a time with one batch lookup per batch
+   * where the backend has it (the kernel's BPF_MAP_LOOKUP_BATCH), else one by one.
+   * A snapshot in batches rather than an element-by-element walk: far fewer syscalls.
+   */
+  *entriesBatched(batchSize = 4096): IterableIterator<[K, V]> {
+    const batches = (this.raw as Partial<{ batches(size: number): IterableIterator<{ keys: Uint8Array; values: Uint8Array; count: number }> }>).batches;
+    if (typeof batches !== 'function') {
+      yield* this.entries();
+      return;
+    }
+    const keySize = this.raw.keySize;
+    const valueSize = this.raw.userValueSize;
+    for (const batch of batches.call(this.raw, batchSize)) {
+      for (let i = 0; i < batch.count; i++) yield [this.keyCodec.decode(batch.keys, i * keySize), this.valueCodec.decode(batch.values, i * valueSize)];
+    }
+  }
+
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }

@@ -102,6 +102,9 @@ export function typedMapTests(load: (spec: ObjectSpec) => Loaded): void {
       expect(flows.has(expectedKey(i))).toBe(true);
     }
     expect(flows.get({ id: 99, port: 1, proto: 6 })).toBeUndefined();
+    // Batched reads (BPF_MAP_LOOKUP_BATCH in the kernel, one by one elsewhere) see the same.
+    const batched = [...flows.entriesBatched(3)].sort(([a], [b]) => a.id - b.id);
+    expect(batched).toEqual(entries);
     expect(flows.raw).toBe(collection.map('flows'));
   });
 
