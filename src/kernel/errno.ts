@@ -37,6 +37,7 @@ export const Errno = {
   ENOMSG: 42,
   ENODATA: 61,
   EOVERFLOW: 75,
+  ENOLINK: 67,
   EBADFD: 77,
   ENOTSOCK: 88,
   EPROTONOSUPPORT: 93,

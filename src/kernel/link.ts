@@ -90,7 +90,8 @@ export class KernelLink implements BpfLink {
   /** Detach now, even if the link is pinned; the fd stays open until close(). */
   detach(): void {
     const outcome = tryBpf(BpfCmd.LINK_DETACH, LinkDetachAttr, { link_fd: this.fd });
-    if (outcome.result < 0) throw new BpfError('LINK_DETACH', -outcome.result, { subject: this.description });
+    // ENOLINK: already detached (its target, e.g. a cgroup or device, went away).
+    if (outcome.result < 0 && outcome.result !== -Errno.ENOLINK) throw new BpfError('LINK_DETACH', -outcome.result, { subject: this.description });
   }
 
   /** Release the link: the program is detached unless the link is pinned. Idempotent. */

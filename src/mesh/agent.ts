@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, rmdirSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCollection, type KernelCollection } from '../kernel/collection.js';
-import { Link } from '../kernel/link-cgroup.js';
+import { KernelLink } from '../kernel/link.js';
 import { attachMesh } from './attach.js';
 import { checkCgroup, checkPrivileges, ensurePinRoot } from './host.js';
 import { MeshMaps } from './maps.js';
@@ -54,11 +54,11 @@ export class MeshAgent {
   readonly maps: MeshMaps;
   readonly report: ProbeReport;
   readonly #collection: KernelCollection;
-  readonly #links: Map<string, Link>;
+  readonly #links: Map<string, KernelLink>;
   readonly #pinnedLinks: string[];
   #state: AgentState;
 
-  private constructor(parts: { pinRoot: string; cgroup: string; collection: KernelCollection; links: Map<string, Link>; pinned: string[]; report: ProbeReport; state: AgentState }) {
+  private constructor(parts: { pinRoot: string; cgroup: string; collection: KernelCollection; links: Map<string, KernelLink>; pinned: string[]; report: ProbeReport; state: AgentState }) {
     this.pinRoot = parts.pinRoot;
     this.cgroup = parts.cgroup;
     this.#collection = parts.collection;
@@ -182,7 +182,7 @@ export function detachPinnedLinks(pinRoot: string, log: (line: string) => void =
   let n = 0;
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    const link = Link.fromPin(path);
+    const link = KernelLink.fromPin(path);
     try {
       link.detach();
     } finally {

@@ -7,9 +7,9 @@
  */
 import { loadCollection, type KernelCollection } from '../kernel/collection.js';
 import { BpfError } from '../kernel/errors.js';
-import { attachSockmap } from '../kernel/link-sockmap.js';
 import { AttachType } from '../uapi/index.js';
-import type { Link } from '../kernel/link-cgroup.js';
+import { attachSockMap } from '../kernel/attach.js';
+import type { KernelLink } from '../kernel/link.js';
 import { attachMesh } from './attach.js';
 import { ScratchCgroup } from './cgroup.js';
 import { MeshMaps } from './maps.js';
@@ -74,7 +74,7 @@ export async function probeKernel(cgroupName = `bpfkit-mesh-probe-${process.pid}
 }
 
 async function withLinks<T>(collection: KernelCollection, cgroup: string, skbVerdict: boolean, run: () => Promise<T>): Promise<T> {
-  const links: Map<string, Link> = attachMesh(collection, cgroup, { skbVerdict });
+  const links: Map<string, KernelLink> = attachMesh(collection, cgroup, { skbVerdict });
   try {
     return await run();
   } finally {
@@ -97,7 +97,7 @@ interface PairChecks {
 async function checkSecondSockmap(cgroup: ScratchCgroup): Promise<ProbeFinding> {
   using other = loadCollection(meshObjectSpec({ pinned: false }));
   const otherSocks = other.map('mesh_socks');
-  using _link = attachSockmap(other.program(MeshPrograms.redirect).fd, otherSocks.fd, AttachType.SK_MSG_VERDICT, 'a second sockhash');
+  using _link = attachSockMap(other.program(MeshPrograms.redirect), otherSocks, AttachType.SK_MSG_VERDICT);
   const pair = await cgroup.inside(openPair);
   try {
     const key = new Uint8Array(8);
