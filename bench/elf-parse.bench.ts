@@ -6,7 +6,7 @@
  * loadObjectSpec) and the heap growth per parse, and saves raw samples to
  * bench/results/elf-parse.json.
  *
- *   node --import tsx bench/elf-parse.ts [--programs N] [--samples N]
+ *   node --import tsx bench/elf-parse.bench.ts [--programs N] [--samples N]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
