@@ -1,0 +1,71 @@
+/** `bpfkit feature` against `bpftool feature probe kernel`. */
+import { describe, expect, it } from 'vitest';
+import { attachSupport } from '../../src/cli/feature.js';
+import type { KernelFeatures } from '../../src/kernel/features.js';
+import { describeKernel } from '../kernel/support.js';
+import { bpfkit, bpfkitJson, bpftool } from './support.js';
+
+/** Program types bpftool 7.1 (libbpf 1.1) cannot probe: their minimal program needs an attach target, so it reports them absent. */
+const BPFTOOL_BLIND = new Set(['tracing', 'ext', 'lsm']);
+
+describe('attach types from program types and kernel options', () => {
+  const features = (programTypes: Record<string, boolean>): KernelFeatures => ({ programTypes, mapTypes: {}, helpers: {} });
+
+  it('needs the program type and the hook\'s kernel options', () => {
+    const all = { KPROBE: true, SCHED_CLS: true, XDP: true };
+    const config = new Map([['CONFIG_UPROBES', 'y'], ['CONFIG_NET_XGRESS', 'y']]);
+    const rows = attachSupport(features(all), config);
+    const row = (name: string) => rows.find((r) => r.attachType === name)!;
+    expect(row('trace_uprobe_multi')).toEqual({ attachType: 'trace_uprobe_multi', programType: 'kprobe', linkType: 'uprobe_multi', supported: true });
+    expect(row('trace_kprobe_multi')).toMatchObject({ supported: false, missing: 'CONFIG_FPROBE' });
+    expect(row('tcx_ingress')).toMatchObject({ supported: true, linkType: 'tcx' });
+    expect(row('xdp_devmap')).toMatchObject({ supported: true, linkType: null });
+    expect(row('cgroup_sock_ops')).toMatchObject({ supported: false, missing: 'program type sock_ops' });
+    // Without a published kernel config, the program type decides.
+    expect(attachSupport(features(all), new Map()).find((r) => r.attachType === 'trace_kprobe_multi')!.supported).toBe(true);
+  });
+});
+
+describeKernel('bpfkit feature, judged by bpftool feature probe', () => {
+  it('program types, map types and helpers agree with bpftool', async () => {
+    const mine = await bpfkitJson<{ programTypes: Record<string, boolean>; mapTypes: Record<string, boolean>; helpers: Record<string, string[]>; attachTypes: Array<{ attachType: string; supported: boolean }>; linkTypes: Record<string, boolean> }>('feature');
+    const judge = bpftool<{ program_types: Record<string, boolean>; map_types: Record<string, boolean>; helpers: Record<string, string[]> }>('feature', 'probe', 'kernel');
+    let compared = 0;
+    for (const [key, have] of Object.entries(judge.program_types)) {
+      const name = key.replace(/^have_/, '').replace(/_prog_type$/, '');
+      expect(name in mine.programTypes, name).toBe(true);
+      if (BPFTOOL_BLIND.has(name)) expect(mine.programTypes[name], name).toBe(true);
+      else expect(mine.programTypes[name], name).toBe(have);
+      compared++;
+    }
+    for (const [key, have] of Object.entries(judge.map_types)) {
+      const name = key.replace(/^have_/, '').replace(/_map_type$/, '');
+      expect(mine.mapTypes[name], name).toBe(have);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(55);
+    // libbpf 1.1 reads "unknown func" from the log, which this kernel words differently,
+    // so bpftool lists helpers the verifier refuses: ours must be a subset of its lists.
+    for (const [type, helpers] of Object.entries(mine.helpers)) {
+      const theirs = new Set(judge.helpers[`${type}_available_helpers`] ?? []);
+      expect(helpers.filter((h) => theirs.size > 0 && !theirs.has(h) && Object.values(judge.helpers).some((l) => l.includes(h))), type).toEqual([]);
+    }
+    expect(mine.helpers.xdp).toContain('bpf_xdp_adjust_head');
+    expect(mine.helpers.xdp).not.toContain('bpf_skb_load_bytes');
+    expect(mine.helpers.socket_filter).toContain('bpf_skb_load_bytes');
+    // This machine: no fprobes, no netkit; tcx and uprobe_multi are there.
+    const attach = (name: string) => mine.attachTypes.find((a) => a.attachType === name)!.supported;
+    expect([attach('trace_kprobe_multi'), attach('netkit_primary'), attach('tcx_ingress'), attach('trace_uprobe_multi'), attach('cgroup_sock_ops')]).toEqual([false, false, true, true, true]);
+    expect(mine.linkTypes).toMatchObject({ kprobe_multi: false, tcx: true, cgroup: true, sockmap: true });
+  });
+
+  it('prints tables, and --help', async () => {
+    const r = await bpfkit('feature');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^program types: \d+ of \d+ supported$/m);
+    expect(r.stdout).toMatch(/^ {2}ATTACH TYPE\s+PROGRAM TYPE\s+LINK\s+SUPPORTED$/m);
+    expect(r.stdout).toMatch(/^ {2}trace_kprobe_multi\s+kprobe\s+kprobe_multi\s+no \(needs CONFIG_FPROBE\)$/m);
+    expect((await bpfkit('feature', '--help')).stdout).toMatch(/^usage: bpfkit feature \[--json\]/);
+    expect((await bpfkit('feature', 'probe')).code).toBe(2);
+  });
+});
