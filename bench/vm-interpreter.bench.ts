@@ -14,7 +14,7 @@
  * other processes on a shared machine; it includes V8's helper threads, so it errs
  * against the vm. The wall-clock durations testRun reports are saved beside them.
  *
- *   npm run bench vm-interpreter        ROUNDS=N to change the number of rounds (15)
+ *   npm run bench vm-interpreter        ROUNDS=N rounds (15); TIERS=interpreter or TIERS=js for one tier
  */
 import { readFileSync } from 'node:fs';
 import type { Collection } from '../src/api/types.js';
@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   const contenders: [string, Collection, number][] = [];
   const kernel = await kernelCollection(spec);
   if (kernel) contenders.push(['kernel', kernel, KERNEL_REPEAT_FACTOR]);
-  contenders.push(['interpreter', createVmCollection(spec, { tier: 'interpreter' }), 1], ['js tier', createVmCollection(spec, { tier: 'js' }), 1]);
+  const tiers = (process.env.TIERS ?? 'interpreter,js').split(',');
+  if (tiers.includes('interpreter')) contenders.push(['interpreter', createVmCollection(spec, { tier: 'interpreter' }), 1]);
+  if (tiers.includes('js')) contenders.push(['js tier', createVmCollection(spec, { tier: 'js' }), 1]);
   for (const [, coll] of contenders) fillHits(coll);
   const results: Comparison[] = [];
   const wall: Record<string, number[]> = {};
@@ -104,8 +106,9 @@ async function main(): Promise<void> {
       results.push(cmp);
       const m = cmp.medians;
       const vs = (n: string) => (m.kernel !== undefined ? ` (${(m[n]! / m.kernel).toFixed(1)}x)` : '');
-      const verdict = m.kernel !== undefined ? (m.interpreter! / m.kernel <= TARGET ? '  within target' : `  OVER the ${TARGET}x target`) : '';
-      const line = `${c.program.padEnd(13)} ${m.kernel !== undefined ? `kernel ${fmt(m.kernel)}   ` : ''}interpreter ${fmt(m.interpreter!)}${vs('interpreter')}   js tier ${fmt(m['js tier']!)}${vs('js tier')}${verdict}`;
+      const verdict = m.kernel !== undefined && m.interpreter !== undefined ? (m.interpreter / m.kernel <= TARGET ? '  within target' : `  OVER the ${TARGET}x target`) : '';
+      const cols = contenders.map(([n]) => `${n} ${fmt(m[n]!)}${n === 'kernel' ? '' : vs(n)}`);
+      const line = `${c.program.padEnd(13)} ${cols.join('   ')}${verdict}`;
       console.log(line);
       lines.push(line);
     }
