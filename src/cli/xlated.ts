@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { disassemble, OP_CALL, OP_LDDW, type DisasmSyntax, type Instruction } from '../isa/index.js';
+import { helperName as uapiHelperName } from '../uapi/helpers.js';
 
 const PSEUDO_MAP_FD = 1;
 const PSEUDO_MAP_VALUE = 2;
@@ -48,7 +49,8 @@ export function xlatedListing(insns: readonly Instruction[], syntax: DisasmSynta
   insns.forEach((insn, i) => {
     let text = texts[i]!;
     if (insn.code === OP_CALL && insn.src === 0) {
-      text = `call ${helperName(insn.imm) ?? 'helper'}#${insn.imm}`;
+      // bpf_tail_call comes back as its helper id (the kernel's dump restores it).
+      text = `call ${helperName(insn.imm) ?? uapiHelperName(insn.imm) ?? 'helper'}#${insn.imm}`;
     } else if (insn.code === OP_LDDW && insn.src === PSEUDO_MAP_FD) {
       text = `r${insn.dst} = map[id:${insn.imm}] ll`;
     } else if (insn.code === OP_LDDW && insn.src === PSEUDO_MAP_VALUE) {

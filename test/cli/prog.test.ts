@@ -193,6 +193,8 @@ describeKernel('bpfkit prog and object load, judged by bpftool', () => {
     expect(nothing).toMatchObject({ code: 1, stderr: `bpfkit prog: nothing is pinned at ${pinned(dir, 'nothing-here')}\n` });
     const aMap = await bpfkit('prog', 'dump', 'xlated', pinned(dir, 'cli_counts'));
     expect(aMap).toMatchObject({ code: 1, stderr: `bpfkit prog: ${pinned(dir, 'cli_counts')} holds bpf-map, not a program\n` });
+    const unknownVariable = await bpfkit('object', 'load', fixtures.objects(), '--set', 'nosuch=1');
+    expect(unknownVariable).toMatchObject({ code: 1, stderr: 'bpfkit object load: no global variable nosuch in this object (variables: verdict)\n' });
     const clash = await bpfkit('object', 'load', fixtures.objects(), '--pin', dir.path);
     expect(clash.code).toBe(1);
     expect(clash.stderr).toMatch(/already exists/);
