@@ -47,6 +47,11 @@ describeKernel('USDT attach', () => {
   const object = () => loadObjectSpec(readFileSync(compileBpf('test/fixtures/cli/usdt_counter.bpf.c', { flags: [`-I${vmlinuxDir()}`, '-D__TARGET_ARCH_x86'] })));
   const run = (n: number) => execFileSync(ticker, [String(n)], { encoding: 'utf8' });
 
+  it('usdt.bpf.h\'s __hidden helpers are verified as static functions, as libbpf does', () => {
+    // As global functions the verifier would refuse bpf_usdt_arg's unchecked `*res = 0`.
+    expect(object().hiddenFunctions).toEqual(['bpf_usdt_arg_cnt', 'bpf_usdt_arg', 'bpf_usdt_cookie']);
+  });
+
   it('fires with arguments from a register and from memory, then stops when detached', () => {
     using coll = loadCollection(object());
     const seen = coll.map('usdt_seen');
