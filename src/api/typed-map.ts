@@ -29,9 +29,10 @@ export class TypedMap<K, V> implements Iterable<[K, V]> {
   readonly keyCodec: ValueCodec<K>;
   /** Codec of the value as user space sees it (for per-CPU maps: the array of per-CPU values). */
   readonly valueCodec: ValueCodec<V>;
-  /** A key buffer reused by lookups: both backends copy keys, so a single scratch buffer is safe. */
+  /** A key buffer reused by every operation: both backends copy keys, so one scratch buffer is safe. */
   readonly #scratchKey: Uint8Array;
   readonly #valueOut: Uint8Array;
+  readonly #valueIn: Uint8Array;
   readonly #lookupInto: ((key: Uint8Array, out: Uint8Array) => boolean) | undefined;
 
   /**
@@ -46,6 +47,7 @@ export class TypedMap<K, V> implements Iterable<[K, V]> {
     this.valueCodec = (isPerCpuMap(raw) ? perCpuCodec(value as ValueCodec<unknown>, raw) : value) as ValueCodec<V>;
     this.#scratchKey = new Uint8Array(raw.keySize);
     this.#valueOut = new Uint8Array(raw.userValueSize);
+    this.#valueIn = new Uint8Array(raw.userValueSize);
     // The kernel map reads into a caller buffer without allocating; other backends allocate.
     const into = (raw as Partial<{ lookupInto(key: Uint8Array, out: Uint8Array): boolean }>).lookupInto;
     this.#lookupInto = typeof into === 'function' ? into.bind(raw) : undefined;
@@ -83,7 +85,11 @@ export class TypedMap<K, V> implements Iterable<[K, V]> {
 
   /** Store `value` at `key`; `flags` as for BpfMap.update (ANY, NOEXIST, EXIST, LOCK). Returns this. */
   set(key: K, value: V, flags = 0): this {
-    this.raw.update(this.#key(key), this.valueCodec.encode(value), flags);
+    // Encoded into the scratch value buffer: a fresh Uint8Array per update costs more than
+    // the encoding, and both backends copy the value before update returns.
+    const k = this.#key(key);
+    this.valueCodec.encodeInto(value, this.#valueIn, 0);
+    this.raw.update(k, this.#valueIn, flags);
     return this;
   }
 
