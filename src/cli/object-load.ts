@@ -11,7 +11,7 @@ import type { VariableValue } from '../kernel/global-data.js';
 import { mapSummary, programSummary, type MapSummary, type ProgramSummary } from '../kernel/inventory.js';
 import { parseOptions, runCommand, UsageError } from './args.js';
 import { parseProgType } from './object.js';
-import { formatTable, printLines, toJson } from './table.js';
+import { appendLines, formatTable, printLines, toJson } from './table.js';
 
 export interface LoadObjectRequest {
   file: string;
@@ -92,8 +92,9 @@ export function parseAssignment(text: string): [string, VariableValue] {
 /** Tables of what was loaded. */
 export function formatLoaded(loaded: LoadedObject, withMaps: boolean, pinDir: string | undefined): string[] {
   const lines = [`programs (${loaded.programs.length}):`];
-  lines.push(
-    ...formatTable(
+  appendLines(
+    lines,
+    formatTable(
       ['ID', 'NAME', 'TYPE', 'TAG', 'XLATED', 'PINNED'],
       loaded.programs.map((p) => [String(p.id), p.name, p.typeName, p.tag, String(p.xlatedBytes / 8), p.pinned ?? '-']),
       '  ',
@@ -101,8 +102,9 @@ export function formatLoaded(loaded: LoadedObject, withMaps: boolean, pinDir: st
   );
   if (withMaps) {
     lines.push('', `maps (${loaded.maps.length}):`);
-    lines.push(
-      ...formatTable(
+    appendLines(
+      lines,
+      formatTable(
         ['ID', 'NAME', 'TYPE', 'KEY', 'VALUE', 'MAX', 'PINNED'],
         loaded.maps.map((m) => [String(m.id), m.name, m.typeName, String(m.keySize), String(m.valueSize), String(m.maxEntries), m.pinned ?? '-']),
         '  ',

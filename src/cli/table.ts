@@ -32,3 +32,8 @@ export function toJson(value: unknown): string {
 export function printLines(lines: readonly string[]): void {
   process.stdout.write(lines.length === 0 ? '' : lines.join('\n') + '\n');
 }
+
+/** lines.push(...more) without the argument-count limit (tables can be long). */
+export function appendLines(lines: string[], more: readonly string[]): void {
+  for (const line of more) lines.push(line);
+}
