@@ -8,6 +8,7 @@
  */
 import { probeFeatures, type KernelFeatures } from '../kernel/features.js';
 import { kernelConfig } from '../kernel/kconfig.js';
+import { createMap } from '../kernel/map-create.js';
 import { AttachType, LinkType, type AttachTypeName, type LinkTypeName, type ProgTypeName } from '../uapi/index.js';
 import { expectPositionals, parseOptions, runCommand } from './args.js';
 import type { Command } from './main.js';
@@ -172,6 +173,9 @@ export const command: Command = {
     runCommand('bpfkit feature', HELP, () => {
       const { values, positionals } = parseOptions(args, { json: { type: 'boolean' }, helpers: { type: 'boolean' } });
       expectPositionals(positionals, []);
+      // Without bpf() rights every probe fails and would read as "nothing supported":
+      // say what is missing instead (the map-create error names the capability).
+      createMap({ type: 'ARRAY', valueSize: 4, maxEntries: 1 }).close();
       const features = probeFeatures();
       const attach = attachSupport(features, kernelConfig());
       const links = linkSupport(attach);

@@ -1,4 +1,6 @@
 /** `bpfkit feature` against `bpftool feature probe kernel`. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attachSupport } from '../../src/cli/feature.js';
 import type { KernelFeatures } from '../../src/kernel/features.js';
@@ -57,6 +59,17 @@ describeKernel('bpfkit feature, judged by bpftool feature probe', () => {
     const attach = (name: string) => mine.attachTypes.find((a) => a.attachType === name)!.supported;
     expect([attach('trace_kprobe_multi'), attach('netkit_primary'), attach('tcx_ingress'), attach('trace_uprobe_multi'), attach('cgroup_sock_ops')]).toEqual([false, false, true, true, true]);
     expect(mine.linkTypes).toMatchObject({ kprobe_multi: false, tcx: true, cgroup: true, sockmap: true });
+  });
+
+  it('without privileges: exit 1 and the capability it needs, not an empty list', () => {
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--import', 'tsx', join(import.meta.dirname, 'entry.ts'), 'feature'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^bpfkit feature: MAP_CREATE .*EPERM — needs root or CAP_BPF/);
   });
 
   it('prints tables, and --help', async () => {
