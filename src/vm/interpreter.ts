@@ -488,11 +488,7 @@ export class Machine {
     let prog = this.current;
     let code = prog.code;
     let ops = code.ops;
-    let xo = code.words;
-    let dst = code.dst;
-    let src = code.src;
-    let off = code.off;
-    let imm = code.imm;
+    let C = code.words;
     let pc = startPc;
     let left = this.remaining;
     for (;;) {
@@ -500,74 +496,75 @@ export class Machine {
         this.remaining = 0;
         throw budgetSpent(pc);
       }
-      const w = xo[pc]!;
+      const p = pc << 2;
+      const w = C[p]!;
       switch (w & 0xfff) {
         // ---------------------------------------------------------------- ALU64
-        case 0x07: { const d = ((w >>> 12) & 15); const b = imm[pc]!; const s = (L[d]! >>> 0) + (b >>> 0); L[d] = s; H[d] = (H[d]! + (b >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; pc++; continue; }
+        case 0x07: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; const s = (L[d]! >>> 0) + (b >>> 0); L[d] = s; H[d] = (H[d]! + (b >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; pc++; continue; }
         case 0x0f: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); const s = (L[d]! >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = s; H[d] = (H[d]! + bh + (s > 0xffffffff ? 1 : 0)) | 0; pc++; continue; }
-        case 0x17: { const d = ((w >>> 12) & 15); const b = imm[pc]!; const a = L[d]! >>> 0; const s = a - (b >>> 0); L[d] = s; H[d] = (H[d]! - (b >> 31) - (s < 0 ? 1 : 0)) | 0; pc++; continue; }
+        case 0x17: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; const a = L[d]! >>> 0; const s = a - (b >>> 0); L[d] = s; H[d] = (H[d]! - (b >> 31) - (s < 0 ? 1 : 0)) | 0; pc++; continue; }
         case 0x1f: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); const s = (L[d]! >>> 0) - (L[r]! >>> 0); const bh = H[r]!; L[d] = s; H[d] = (H[d]! - bh - (s < 0 ? 1 : 0)) | 0; pc++; continue; }
-        case 0x27: { const d = ((w >>> 12) & 15); const b = imm[pc]!; mul64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; pc++; continue; }
+        case 0x27: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; mul64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; pc++; continue; }
         case 0x2f: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); mul64(L[d]!, H[d]!, L[r]!, H[r]!, t); L[d] = t[0]!; H[d] = t[1]!; pc++; continue; }
-        case 0x37: { const d = ((w >>> 12) & 15); const b = imm[pc]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { udiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x37: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { udiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
         case 0x3f: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); const bl = L[r]!, bh = H[r]!; if (bl === 0 && bh === 0) { L[d] = 0; H[d] = 0; } else if (H[d] === 0 && bh === 0) { L[d] = Math.floor((L[d]! >>> 0) / (bl >>> 0)); } else { udiv64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
-        case 0x47: { const d = ((w >>> 12) & 15); const b = imm[pc]!; L[d] = L[d]! | b; H[d] = H[d]! | (b >> 31); pc++; continue; }
+        case 0x47: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; L[d] = L[d]! | b; H[d] = H[d]! | (b >> 31); pc++; continue; }
         case 0x4f: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); L[d] = L[d]! | L[r]!; H[d] = H[d]! | H[r]!; pc++; continue; }
-        case 0x57: { const d = ((w >>> 12) & 15); const b = imm[pc]!; L[d] = L[d]! & b; H[d] = H[d]! & (b >> 31); pc++; continue; }
+        case 0x57: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; L[d] = L[d]! & b; H[d] = H[d]! & (b >> 31); pc++; continue; }
         case 0x5f: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); L[d] = L[d]! & L[r]!; H[d] = H[d]! & H[r]!; pc++; continue; }
-        case 0x67: { lsh64(L, H, ((w >>> 12) & 15), imm[pc]! & 63); pc++; continue; }
+        case 0x67: { lsh64(L, H, ((w >>> 12) & 15), C[p + 1]! & 63); pc++; continue; }
         case 0x6f: { lsh64(L, H, ((w >>> 12) & 15), L[((w >>> 16) & 15)]! & 63); pc++; continue; }
-        case 0x77: { rsh64(L, H, ((w >>> 12) & 15), imm[pc]! & 63); pc++; continue; }
+        case 0x77: { rsh64(L, H, ((w >>> 12) & 15), C[p + 1]! & 63); pc++; continue; }
         case 0x7f: { rsh64(L, H, ((w >>> 12) & 15), L[((w >>> 16) & 15)]! & 63); pc++; continue; }
         case 0x87: { const d = ((w >>> 12) & 15); const l = L[d]!; L[d] = -l | 0; H[d] = l === 0 ? -H[d]! | 0 : ~H[d]!; pc++; continue; }
-        case 0x97: { const d = ((w >>> 12) & 15); const b = imm[pc]!; if (b !== 0) { umod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x97: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; if (b !== 0) { umod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
         case 0x9f: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); const bl = L[r]!, bh = H[r]!; if (bh === 0 && H[d] === 0) { if (bl !== 0) L[d] = (L[d]! >>> 0) % (bl >>> 0); } else if (bl !== 0 || bh !== 0) { umod64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
-        case 0xa7: { const d = ((w >>> 12) & 15); const b = imm[pc]!; L[d] = L[d]! ^ b; H[d] = H[d]! ^ (b >> 31); pc++; continue; }
+        case 0xa7: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; L[d] = L[d]! ^ b; H[d] = H[d]! ^ (b >> 31); pc++; continue; }
         case 0xaf: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); L[d] = L[d]! ^ L[r]!; H[d] = H[d]! ^ H[r]!; pc++; continue; }
-        case 0xb7: { const d = ((w >>> 12) & 15); const b = imm[pc]!; L[d] = b; H[d] = b >> 31; pc++; continue; }
+        case 0xb7: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; L[d] = b; H[d] = b >> 31; pc++; continue; }
         case 0xbf: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); L[d] = L[r]!; H[d] = H[r]!; pc++; continue; }
-        case 0xc7: { arsh64(L, H, ((w >>> 12) & 15), imm[pc]! & 63); pc++; continue; }
+        case 0xc7: { arsh64(L, H, ((w >>> 12) & 15), C[p + 1]! & 63); pc++; continue; }
         case 0xcf: { arsh64(L, H, ((w >>> 12) & 15), L[((w >>> 16) & 15)]! & 63); pc++; continue; }
         case 0x100 /* MOVSX64_8 */: { const v = (L[((w >>> 16) & 15)]! << 24) >> 24; const d = ((w >>> 12) & 15); L[d] = v; H[d] = v >> 31; pc++; continue; }
         case 0x101 /* MOVSX64_16 */: { const v = (L[((w >>> 16) & 15)]! << 16) >> 16; const d = ((w >>> 12) & 15); L[d] = v; H[d] = v >> 31; pc++; continue; }
         case 0x102 /* MOVSX64_32 */: { const v = L[((w >>> 16) & 15)]!; const d = ((w >>> 12) & 15); L[d] = v; H[d] = v >> 31; pc++; continue; }
-        case 0x105 /* SDIV64_K */: { const d = ((w >>> 12) & 15); const b = imm[pc]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x105 /* SDIV64_K */: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; if (b === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
         case 0x106 /* SDIV64_X */: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); const bl = L[r]!, bh = H[r]!; if (bl === 0 && bh === 0) { L[d] = 0; H[d] = 0; } else { sdiv64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
-        case 0x107 /* SMOD64_K */: { const d = ((w >>> 12) & 15); const b = imm[pc]!; if (b !== 0) { smod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
+        case 0x107 /* SMOD64_K */: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; if (b !== 0) { smod64(L[d]!, H[d]!, b, b >> 31, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
         case 0x108 /* SMOD64_X */: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); const bl = L[r]!, bh = H[r]!; if (bl !== 0 || bh !== 0) { smod64(L[d]!, H[d]!, bl, bh, t); L[d] = t[0]!; H[d] = t[1]!; } pc++; continue; }
         case 0x10d /* ADDR_SPACE_CAST */: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); L[d] = L[r]!; H[d] = H[r]!; pc++; continue; }
 
         // ---------------------------------------------------------------- ALU32
-        case 0x04: { const d = ((w >>> 12) & 15); L[d] = (L[d]! + imm[pc]!) | 0; H[d] = 0; pc++; continue; }
+        case 0x04: { const d = ((w >>> 12) & 15); L[d] = (L[d]! + C[p + 1]!) | 0; H[d] = 0; pc++; continue; }
         case 0x0c: { const d = ((w >>> 12) & 15); L[d] = (L[d]! + L[((w >>> 16) & 15)]!) | 0; H[d] = 0; pc++; continue; }
-        case 0x14: { const d = ((w >>> 12) & 15); L[d] = (L[d]! - imm[pc]!) | 0; H[d] = 0; pc++; continue; }
+        case 0x14: { const d = ((w >>> 12) & 15); L[d] = (L[d]! - C[p + 1]!) | 0; H[d] = 0; pc++; continue; }
         case 0x1c: { const d = ((w >>> 12) & 15); L[d] = (L[d]! - L[((w >>> 16) & 15)]!) | 0; H[d] = 0; pc++; continue; }
-        case 0x24: { const d = ((w >>> 12) & 15); L[d] = Math.imul(L[d]!, imm[pc]!); H[d] = 0; pc++; continue; }
+        case 0x24: { const d = ((w >>> 12) & 15); L[d] = Math.imul(L[d]!, C[p + 1]!); H[d] = 0; pc++; continue; }
         case 0x2c: { const d = ((w >>> 12) & 15); L[d] = Math.imul(L[d]!, L[((w >>> 16) & 15)]!); H[d] = 0; pc++; continue; }
-        case 0x34: { const d = ((w >>> 12) & 15); const b = imm[pc]! >>> 0; L[d] = b === 0 ? 0 : Math.floor((L[d]! >>> 0) / b); H[d] = 0; pc++; continue; }
+        case 0x34: { const d = ((w >>> 12) & 15); const b = C[p + 1]! >>> 0; L[d] = b === 0 ? 0 : Math.floor((L[d]! >>> 0) / b); H[d] = 0; pc++; continue; }
         case 0x3c: { const d = ((w >>> 12) & 15); const b = L[((w >>> 16) & 15)]! >>> 0; L[d] = b === 0 ? 0 : Math.floor((L[d]! >>> 0) / b); H[d] = 0; pc++; continue; }
-        case 0x44: { const d = ((w >>> 12) & 15); L[d] = L[d]! | imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0x44: { const d = ((w >>> 12) & 15); L[d] = L[d]! | C[p + 1]!; H[d] = 0; pc++; continue; }
         case 0x4c: { const d = ((w >>> 12) & 15); L[d] = L[d]! | L[((w >>> 16) & 15)]!; H[d] = 0; pc++; continue; }
-        case 0x54: { const d = ((w >>> 12) & 15); L[d] = L[d]! & imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0x54: { const d = ((w >>> 12) & 15); L[d] = L[d]! & C[p + 1]!; H[d] = 0; pc++; continue; }
         case 0x5c: { const d = ((w >>> 12) & 15); L[d] = L[d]! & L[((w >>> 16) & 15)]!; H[d] = 0; pc++; continue; }
-        case 0x64: { const d = ((w >>> 12) & 15); L[d] = L[d]! << (imm[pc]! & 31); H[d] = 0; pc++; continue; }
+        case 0x64: { const d = ((w >>> 12) & 15); L[d] = L[d]! << (C[p + 1]! & 31); H[d] = 0; pc++; continue; }
         case 0x6c: { const d = ((w >>> 12) & 15); L[d] = L[d]! << (L[((w >>> 16) & 15)]! & 31); H[d] = 0; pc++; continue; }
-        case 0x74: { const d = ((w >>> 12) & 15); L[d] = L[d]! >>> (imm[pc]! & 31); H[d] = 0; pc++; continue; }
+        case 0x74: { const d = ((w >>> 12) & 15); L[d] = L[d]! >>> (C[p + 1]! & 31); H[d] = 0; pc++; continue; }
         case 0x7c: { const d = ((w >>> 12) & 15); L[d] = L[d]! >>> (L[((w >>> 16) & 15)]! & 31); H[d] = 0; pc++; continue; }
         case 0x84: { const d = ((w >>> 12) & 15); L[d] = -L[d]! | 0; H[d] = 0; pc++; continue; }
-        case 0x94: { const d = ((w >>> 12) & 15); const b = imm[pc]! >>> 0; if (b !== 0) L[d] = (L[d]! >>> 0) % b; H[d] = 0; pc++; continue; }
+        case 0x94: { const d = ((w >>> 12) & 15); const b = C[p + 1]! >>> 0; if (b !== 0) L[d] = (L[d]! >>> 0) % b; H[d] = 0; pc++; continue; }
         case 0x9c: { const d = ((w >>> 12) & 15); const b = L[((w >>> 16) & 15)]! >>> 0; if (b !== 0) L[d] = (L[d]! >>> 0) % b; H[d] = 0; pc++; continue; }
-        case 0xa4: { const d = ((w >>> 12) & 15); L[d] = L[d]! ^ imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0xa4: { const d = ((w >>> 12) & 15); L[d] = L[d]! ^ C[p + 1]!; H[d] = 0; pc++; continue; }
         case 0xac: { const d = ((w >>> 12) & 15); L[d] = L[d]! ^ L[((w >>> 16) & 15)]!; H[d] = 0; pc++; continue; }
-        case 0xb4: { const d = ((w >>> 12) & 15); L[d] = imm[pc]!; H[d] = 0; pc++; continue; }
+        case 0xb4: { const d = ((w >>> 12) & 15); L[d] = C[p + 1]!; H[d] = 0; pc++; continue; }
         case 0xbc: { const d = ((w >>> 12) & 15); L[d] = L[((w >>> 16) & 15)]!; H[d] = 0; pc++; continue; }
-        case 0xc4: { const d = ((w >>> 12) & 15); L[d] = L[d]! >> (imm[pc]! & 31); H[d] = 0; pc++; continue; }
+        case 0xc4: { const d = ((w >>> 12) & 15); L[d] = L[d]! >> (C[p + 1]! & 31); H[d] = 0; pc++; continue; }
         case 0xcc: { const d = ((w >>> 12) & 15); L[d] = L[d]! >> (L[((w >>> 16) & 15)]! & 31); H[d] = 0; pc++; continue; }
         case 0x103 /* MOVSX32_8 */: { const d = ((w >>> 12) & 15); L[d] = (L[((w >>> 16) & 15)]! << 24) >> 24; H[d] = 0; pc++; continue; }
         case 0x104 /* MOVSX32_16 */: { const d = ((w >>> 12) & 15); L[d] = (L[((w >>> 16) & 15)]! << 16) >> 16; H[d] = 0; pc++; continue; }
-        case 0x109 /* SDIV32_K */: { const d = ((w >>> 12) & 15); const b = imm[pc]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
+        case 0x109 /* SDIV32_K */: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
         case 0x10a /* SDIV32_X */: { const d = ((w >>> 12) & 15); const b = L[((w >>> 16) & 15)]!; L[d] = b === 0 ? 0 : Math.trunc(L[d]! / b) | 0; H[d] = 0; pc++; continue; }
-        case 0x10b /* SMOD32_K */: { const d = ((w >>> 12) & 15); const b = imm[pc]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
+        case 0x10b /* SMOD32_K */: { const d = ((w >>> 12) & 15); const b = C[p + 1]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
         case 0x10c /* SMOD32_X */: { const d = ((w >>> 12) & 15); const b = L[((w >>> 16) & 15)]!; if (b !== 0) L[d] = L[d]! % b | 0; H[d] = 0; pc++; continue; }
 
         // ---------------------------------------------------------------- byte order (little-endian host)
@@ -579,63 +576,63 @@ export class Machine {
         case 0x115 /* BE64 */: { const d = ((w >>> 12) & 15); const l = L[d]!; L[d] = bswap32(H[d]!); H[d] = bswap32(l); pc++; continue; }
 
         // ---------------------------------------------------------------- JMP (64-bit compares)
-        case 0x118 /* JA */: { pc = off[pc]!; continue; }
-        case 0x15: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = L[d] === b && H[d] === b >> 31 ? off[pc]! : pc + 1; continue; }
-        case 0x1d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = L[d] === L[r] && H[d] === H[r] ? off[pc]! : pc + 1; continue; }
-        case 0x55: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = L[d] !== b || H[d] !== b >> 31 ? off[pc]! : pc + 1; continue; }
-        case 0x5d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = L[d] !== L[r] || H[d] !== H[r] ? off[pc]! : pc + 1; continue; }
-        case 0x45: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = (L[d]! & b) !== 0 || (H[d]! & (b >> 31)) !== 0 ? off[pc]! : pc + 1; continue; }
-        case 0x4d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = (L[d]! & L[r]!) !== 0 || (H[d]! & H[r]!) !== 0 ? off[pc]! : pc + 1; continue; }
-        case 0x25: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) > 0 ? off[pc]! : pc + 1; continue; }
-        case 0x2d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) > 0 ? off[pc]! : pc + 1; continue; }
-        case 0x35: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) >= 0 ? off[pc]! : pc + 1; continue; }
-        case 0x3d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) >= 0 ? off[pc]! : pc + 1; continue; }
-        case 0xa5: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) < 0 ? off[pc]! : pc + 1; continue; }
-        case 0xad: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) < 0 ? off[pc]! : pc + 1; continue; }
-        case 0xb5: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) <= 0 ? off[pc]! : pc + 1; continue; }
-        case 0xbd: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) <= 0 ? off[pc]! : pc + 1; continue; }
-        case 0x65: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) > 0 ? off[pc]! : pc + 1; continue; }
-        case 0x6d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) > 0 ? off[pc]! : pc + 1; continue; }
-        case 0x75: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) >= 0 ? off[pc]! : pc + 1; continue; }
-        case 0x7d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) >= 0 ? off[pc]! : pc + 1; continue; }
-        case 0xc5: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) < 0 ? off[pc]! : pc + 1; continue; }
-        case 0xcd: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) < 0 ? off[pc]! : pc + 1; continue; }
-        case 0xd5: { const d = ((w >>> 12) & 15), b = imm[pc]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) <= 0 ? off[pc]! : pc + 1; continue; }
-        case 0xdd: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) <= 0 ? off[pc]! : pc + 1; continue; }
+        case 0x118 /* JA */: { pc = C[p + 2]!; continue; }
+        case 0x15: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = L[d] === b && H[d] === b >> 31 ? C[p + 2]! : pc + 1; continue; }
+        case 0x1d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = L[d] === L[r] && H[d] === H[r] ? C[p + 2]! : pc + 1; continue; }
+        case 0x55: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = L[d] !== b || H[d] !== b >> 31 ? C[p + 2]! : pc + 1; continue; }
+        case 0x5d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = L[d] !== L[r] || H[d] !== H[r] ? C[p + 2]! : pc + 1; continue; }
+        case 0x45: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = (L[d]! & b) !== 0 || (H[d]! & (b >> 31)) !== 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x4d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = (L[d]! & L[r]!) !== 0 || (H[d]! & H[r]!) !== 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x25: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) > 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x2d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) > 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x35: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) >= 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x3d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) >= 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xa5: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) < 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xad: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) < 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xb5: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpU64(L[d]!, H[d]!, b, b >> 31) <= 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xbd: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpU64(L[d]!, H[d]!, L[r]!, H[r]!) <= 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x65: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) > 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x6d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) > 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x75: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) >= 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x7d: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) >= 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xc5: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) < 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xcd: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) < 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xd5: { const d = ((w >>> 12) & 15), b = C[p + 1]!; pc = cmpS64(L[d]!, H[d]!, b, b >> 31) <= 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xdd: { const d = ((w >>> 12) & 15), r = ((w >>> 16) & 15); pc = cmpS64(L[d]!, H[d]!, L[r]!, H[r]!) <= 0 ? C[p + 2]! : pc + 1; continue; }
 
         // ---------------------------------------------------------------- JMP32 (32-bit compares)
-        case 0x16: { pc = L[((w >>> 12) & 15)] === imm[pc] ? off[pc]! : pc + 1; continue; }
-        case 0x1e: { pc = L[((w >>> 12) & 15)] === L[((w >>> 16) & 15)] ? off[pc]! : pc + 1; continue; }
-        case 0x56: { pc = L[((w >>> 12) & 15)] !== imm[pc] ? off[pc]! : pc + 1; continue; }
-        case 0x5e: { pc = L[((w >>> 12) & 15)] !== L[((w >>> 16) & 15)] ? off[pc]! : pc + 1; continue; }
-        case 0x46: { pc = (L[((w >>> 12) & 15)]! & imm[pc]!) !== 0 ? off[pc]! : pc + 1; continue; }
-        case 0x4e: { pc = (L[((w >>> 12) & 15)]! & L[((w >>> 16) & 15)]!) !== 0 ? off[pc]! : pc + 1; continue; }
-        case 0x26: { pc = L[((w >>> 12) & 15)]! >>> 0 > imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0x2e: { pc = L[((w >>> 12) & 15)]! >>> 0 > L[((w >>> 16) & 15)]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0x36: { pc = L[((w >>> 12) & 15)]! >>> 0 >= imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0x3e: { pc = L[((w >>> 12) & 15)]! >>> 0 >= L[((w >>> 16) & 15)]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0xa6: { pc = L[((w >>> 12) & 15)]! >>> 0 < imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0xae: { pc = L[((w >>> 12) & 15)]! >>> 0 < L[((w >>> 16) & 15)]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0xb6: { pc = L[((w >>> 12) & 15)]! >>> 0 <= imm[pc]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0xbe: { pc = L[((w >>> 12) & 15)]! >>> 0 <= L[((w >>> 16) & 15)]! >>> 0 ? off[pc]! : pc + 1; continue; }
-        case 0x66: { pc = L[((w >>> 12) & 15)]! > imm[pc]! ? off[pc]! : pc + 1; continue; }
-        case 0x6e: { pc = L[((w >>> 12) & 15)]! > L[((w >>> 16) & 15)]! ? off[pc]! : pc + 1; continue; }
-        case 0x76: { pc = L[((w >>> 12) & 15)]! >= imm[pc]! ? off[pc]! : pc + 1; continue; }
-        case 0x7e: { pc = L[((w >>> 12) & 15)]! >= L[((w >>> 16) & 15)]! ? off[pc]! : pc + 1; continue; }
-        case 0xc6: { pc = L[((w >>> 12) & 15)]! < imm[pc]! ? off[pc]! : pc + 1; continue; }
-        case 0xce: { pc = L[((w >>> 12) & 15)]! < L[((w >>> 16) & 15)]! ? off[pc]! : pc + 1; continue; }
-        case 0xd6: { pc = L[((w >>> 12) & 15)]! <= imm[pc]! ? off[pc]! : pc + 1; continue; }
-        case 0xde: { pc = L[((w >>> 12) & 15)]! <= L[((w >>> 16) & 15)]! ? off[pc]! : pc + 1; continue; }
+        case 0x16: { pc = L[((w >>> 12) & 15)] === C[p + 1] ? C[p + 2]! : pc + 1; continue; }
+        case 0x1e: { pc = L[((w >>> 12) & 15)] === L[((w >>> 16) & 15)] ? C[p + 2]! : pc + 1; continue; }
+        case 0x56: { pc = L[((w >>> 12) & 15)] !== C[p + 1] ? C[p + 2]! : pc + 1; continue; }
+        case 0x5e: { pc = L[((w >>> 12) & 15)] !== L[((w >>> 16) & 15)] ? C[p + 2]! : pc + 1; continue; }
+        case 0x46: { pc = (L[((w >>> 12) & 15)]! & C[p + 1]!) !== 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x4e: { pc = (L[((w >>> 12) & 15)]! & L[((w >>> 16) & 15)]!) !== 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x26: { pc = L[((w >>> 12) & 15)]! >>> 0 > C[p + 1]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x2e: { pc = L[((w >>> 12) & 15)]! >>> 0 > L[((w >>> 16) & 15)]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x36: { pc = L[((w >>> 12) & 15)]! >>> 0 >= C[p + 1]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x3e: { pc = L[((w >>> 12) & 15)]! >>> 0 >= L[((w >>> 16) & 15)]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xa6: { pc = L[((w >>> 12) & 15)]! >>> 0 < C[p + 1]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xae: { pc = L[((w >>> 12) & 15)]! >>> 0 < L[((w >>> 16) & 15)]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xb6: { pc = L[((w >>> 12) & 15)]! >>> 0 <= C[p + 1]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0xbe: { pc = L[((w >>> 12) & 15)]! >>> 0 <= L[((w >>> 16) & 15)]! >>> 0 ? C[p + 2]! : pc + 1; continue; }
+        case 0x66: { pc = L[((w >>> 12) & 15)]! > C[p + 1]! ? C[p + 2]! : pc + 1; continue; }
+        case 0x6e: { pc = L[((w >>> 12) & 15)]! > L[((w >>> 16) & 15)]! ? C[p + 2]! : pc + 1; continue; }
+        case 0x76: { pc = L[((w >>> 12) & 15)]! >= C[p + 1]! ? C[p + 2]! : pc + 1; continue; }
+        case 0x7e: { pc = L[((w >>> 12) & 15)]! >= L[((w >>> 16) & 15)]! ? C[p + 2]! : pc + 1; continue; }
+        case 0xc6: { pc = L[((w >>> 12) & 15)]! < C[p + 1]! ? C[p + 2]! : pc + 1; continue; }
+        case 0xce: { pc = L[((w >>> 12) & 15)]! < L[((w >>> 16) & 15)]! ? C[p + 2]! : pc + 1; continue; }
+        case 0xd6: { pc = L[((w >>> 12) & 15)]! <= C[p + 1]! ? C[p + 2]! : pc + 1; continue; }
+        case 0xde: { pc = L[((w >>> 12) & 15)]! <= L[((w >>> 16) & 15)]! ? C[p + 2]! : pc + 1; continue; }
 
         // ---------------------------------------------------------------- loads
-        case 0x11c /* LDDW */: { const d = ((w >>> 12) & 15); L[d] = imm[pc]!; H[d] = code.imm2[pc]!; pc += 2; continue; }
-        case 0x61: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 4, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 4, d, pc); else { L[d] = r.view.getInt32(mem.offset, true); H[d] = 0; } pc++; continue; }
-        case 0x69: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 2, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 2, d, pc); else { L[d] = r.view.getUint16(mem.offset, true); H[d] = 0; } pc++; continue; }
-        case 0x71: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 1, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 1, d, pc); else { L[d] = r.bytes[mem.offset]!; H[d] = 0; } pc++; continue; }
-        case 0x79: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 8, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); } pc++; continue; }
-        case 0x11e /* LDXSB */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 1, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) { this.ctxLoad(r, 1, d, pc); L[d] = (L[d]! << 24) >> 24; } else L[d] = r.view.getInt8(mem.offset); H[d] = L[d]! >> 31; pc++; continue; }
-        case 0x11f /* LDXSH */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 2, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) { this.ctxLoad(r, 2, d, pc); L[d] = (L[d]! << 16) >> 16; } else L[d] = r.view.getInt16(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
-        case 0x120 /* LDXSW */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 4, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 4, d, pc); else L[d] = r.view.getInt32(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x11c /* LDDW */: { const d = ((w >>> 12) & 15); L[d] = C[p + 1]!; H[d] = code.imm2[pc]!; pc += 2; continue; }
+        case 0x61: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 4, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 4, d, pc); else { L[d] = r.view.getInt32(mem.offset, true); H[d] = 0; } pc++; continue; }
+        case 0x69: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 2, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 2, d, pc); else { L[d] = r.view.getUint16(mem.offset, true); H[d] = 0; } pc++; continue; }
+        case 0x71: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 1, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 1, d, pc); else { L[d] = r.bytes[mem.offset]!; H[d] = 0; } pc++; continue; }
+        case 0x79: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 8, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); } pc++; continue; }
+        case 0x11e /* LDXSB */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 1, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) { this.ctxLoad(r, 1, d, pc); L[d] = (L[d]! << 24) >> 24; } else L[d] = r.view.getInt8(mem.offset); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x11f /* LDXSH */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 2, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) { this.ctxLoad(r, 2, d, pc); L[d] = (L[d]! << 16) >> 16; } else L[d] = r.view.getInt16(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x120 /* LDXSW */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 4, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 4, d, pc); else L[d] = r.view.getInt32(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
         case 0x20: case 0x28: case 0x30: case 0x40: case 0x48: case 0x50: {
           const op = ops[pc]!;
           const size = (op & 0x18) === 0 ? 4 : (op & 0x18) === 8 ? 2 : 1;
@@ -643,19 +640,19 @@ export class Machine {
           L[0] = 0; H[0] = 0;
           const next = this.popFrame(base);
           if (next < 0) { this.remaining = left; return; }
-          pc = next; prog = this.current; code = prog.code; ops = code.ops; xo = code.words; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+          pc = next; prog = this.current; code = prog.code; ops = code.ops; C = code.words;
           continue;
         }
 
         // ---------------------------------------------------------------- stores
-        case 0x62: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 4, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 4, v, v >> 31, pc); else r.view.setInt32(mem.offset, v, true); pc++; continue; }
-        case 0x6a: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 2, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 2, v, v >> 31, pc); else r.view.setInt16(mem.offset, v, true); pc++; continue; }
-        case 0x72: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 1, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 1, v, v >> 31, pc); else r.bytes[mem.offset] = v; pc++; continue; }
-        case 0x7a: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 8, true, pc); const v = imm[pc]!; if (r.context !== null) this.ctxStore(r, 8, v, v >> 31, pc); else { const o = mem.offset; r.view.setInt32(o, v, true); r.view.setInt32(o + 4, v >> 31, true); } pc++; continue; }
-        case 0x63: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 4, true, pc); if (r.context !== null) this.ctxStore(r, 4, L[s]!, H[s]!, pc); else r.view.setInt32(mem.offset, L[s]!, true); pc++; continue; }
-        case 0x6b: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 2, true, pc); if (r.context !== null) this.ctxStore(r, 2, L[s]!, H[s]!, pc); else r.view.setInt16(mem.offset, L[s]!, true); pc++; continue; }
-        case 0x73: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 1, true, pc); if (r.context !== null) this.ctxStore(r, 1, L[s]!, H[s]!, pc); else r.bytes[mem.offset] = L[s]!; pc++; continue; }
-        case 0x7b: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, off[pc]!, 8, true, pc); if (r.context !== null) this.ctxStore(r, 8, L[s]!, H[s]!, pc); else { const o = mem.offset; r.view.setInt32(o, L[s]!, true); r.view.setInt32(o + 4, H[s]!, true); } pc++; continue; }
+        case 0x62: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 4, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 4, v, v >> 31, pc); else r.view.setInt32(mem.offset, v, true); pc++; continue; }
+        case 0x6a: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 2, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 2, v, v >> 31, pc); else r.view.setInt16(mem.offset, v, true); pc++; continue; }
+        case 0x72: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 1, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 1, v, v >> 31, pc); else r.bytes[mem.offset] = v; pc++; continue; }
+        case 0x7a: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 8, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 8, v, v >> 31, pc); else { const o = mem.offset; r.view.setInt32(o, v, true); r.view.setInt32(o + 4, v >> 31, true); } pc++; continue; }
+        case 0x63: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 4, true, pc); if (r.context !== null) this.ctxStore(r, 4, L[s]!, H[s]!, pc); else r.view.setInt32(mem.offset, L[s]!, true); pc++; continue; }
+        case 0x6b: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 2, true, pc); if (r.context !== null) this.ctxStore(r, 2, L[s]!, H[s]!, pc); else r.view.setInt16(mem.offset, L[s]!, true); pc++; continue; }
+        case 0x73: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 1, true, pc); if (r.context !== null) this.ctxStore(r, 1, L[s]!, H[s]!, pc); else r.bytes[mem.offset] = L[s]!; pc++; continue; }
+        case 0x7b: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 8, true, pc); if (r.context !== null) this.ctxStore(r, 8, L[s]!, H[s]!, pc); else { const o = mem.offset; r.view.setInt32(o, L[s]!, true); r.view.setInt32(o + 4, H[s]!, true); } pc++; continue; }
         case 0xc3: { this.atomic(pc, 4); pc++; continue; }
         case 0xdb: { this.atomic(pc, 8); pc++; continue; }
         case 0xd3: { this.atomic(pc, 1); pc++; continue; }
@@ -666,53 +663,53 @@ export class Machine {
         case 0x130 /* MOV_ADD_X */: {
           const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const sl = L[s]!, sh = H[s]!; L[d] = sl; H[d] = sh;
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          const r = src[pc + 1]!; const x = (sl >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = x; H[d] = (sh + bh + (x > 0xffffffff ? 1 : 0)) | 0;
+          const r = ((C[p + 4]! >>> 16) & 15); const x = (sl >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = x; H[d] = (sh + bh + (x > 0xffffffff ? 1 : 0)) | 0;
           pc += 2; continue;
         }
         case 0x131 /* MOV_ADD_K */: {
           const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const sl = L[s]!, sh = H[s]!; L[d] = sl; H[d] = sh;
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          const b = imm[pc + 1]!; const x = (sl >>> 0) + (b >>> 0); L[d] = x; H[d] = (sh + (b >> 31) + (x > 0xffffffff ? 1 : 0)) | 0;
+          const b = C[p + 5]!; const x = (sl >>> 0) + (b >>> 0); L[d] = x; H[d] = (sh + (b >> 31) + (x > 0xffffffff ? 1 : 0)) | 0;
           pc += 2; continue;
         }
         case 0x132 /* ADD_K_JMP_K */: {
-          const d = ((w >>> 12) & 15); const b = imm[pc]!; const x = (L[d]! >>> 0) + (b >>> 0); L[d] = x; H[d] = (H[d]! + (b >> 31) + (x > 0xffffffff ? 1 : 0)) | 0;
+          const d = ((w >>> 12) & 15); const b = C[p + 1]!; const x = (L[d]! >>> 0) + (b >>> 0); L[d] = x; H[d] = (H[d]! + (b >> 31) + (x > 0xffffffff ? 1 : 0)) | 0;
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          const j = pc + 1; const e = dst[j]!; const k = imm[j]!;
+          const j = pc + 1; const e = ((C[p + 4]! >>> 12) & 15); const k = C[p + 5]!;
           const jo = ops[j]!;
-          pc = (jo === 0x55 ? L[e] !== k || H[e] !== k >> 31 : jumpK64(jo, L[e]!, H[e]!, k)) ? off[j]! : pc + 2; continue;
+          pc = (jo === 0x55 ? L[e] !== k || H[e] !== k >> 31 : jumpK64(jo, L[e]!, H[e]!, k)) ? C[p + 6]! : pc + 2; continue;
         }
         case 0x133 /* ADD32_K_JMP32_K */: {
-          const d = ((w >>> 12) & 15); L[d] = (L[d]! + imm[pc]!) | 0; H[d] = 0;
+          const d = ((w >>> 12) & 15); L[d] = (L[d]! + C[p + 1]!) | 0; H[d] = 0;
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
           const j = pc + 1;
-          pc = jumpK32(ops[j]!, L[dst[j]!]!, imm[j]!) ? off[j]! : pc + 2; continue;
+          pc = jumpK32(ops[j]!, L[((C[p + 4]! >>> 12) & 15)]!, C[p + 5]!) ? C[p + 6]! : pc + 2; continue;
         }
         case 0x134 /* COPY_DW */: {
           const s = ((w >>> 16) & 15); const d = ((w >>> 12) & 15);
-          const r = mem.resolve(H[s]!, L[s]!, off[pc]!, 8, false, pc);
+          const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 8, false, pc);
           if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); }
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          const j = pc + 1; const t2 = dst[j]!;
-          const wr = mem.resolve(H[t2]!, L[t2]!, off[j]!, 8, true, j);
+          const j = pc + 1; const t2 = ((C[p + 4]! >>> 12) & 15);
+          const wr = mem.resolve(H[t2]!, L[t2]!, C[p + 6]!, 8, true, j);
           if (wr.context !== null) this.ctxStore(wr, 8, L[d]!, H[d]!, j); else { const o = mem.offset; wr.view.setInt32(o, L[d]!, true); wr.view.setInt32(o + 4, H[d]!, true); }
           pc += 2; continue;
         }
         case 0x135 /* JEQ32_K_JEQ32_K */: {
           const x = L[((w >>> 12) & 15)]!;
-          if (x === imm[pc]) { pc = off[pc]!; continue; }
+          if (x === C[p + 1]) { pc = C[p + 2]!; continue; }
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          pc = x === imm[pc + 1] ? off[pc + 1]! : pc + 2; continue;
+          pc = x === C[p + 5] ? C[p + 6]! : pc + 2; continue;
         }
         case 0x136 /* MOV32_K_JA */: {
-          const d = ((w >>> 12) & 15); L[d] = imm[pc]!; H[d] = 0;
+          const d = ((w >>> 12) & 15); L[d] = C[p + 1]!; H[d] = 0;
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          pc = off[pc + 1]!; continue;
+          pc = C[p + 6]!; continue;
         }
         case 0x137 /* MOV64_K_JA */: {
-          const d = ((w >>> 12) & 15); const b = imm[pc]!; L[d] = b; H[d] = b >> 31;
+          const d = ((w >>> 12) & 15); const b = C[p + 1]!; L[d] = b; H[d] = b >> 31;
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          pc = off[pc + 1]!; continue;
+          pc = C[p + 6]!; continue;
         }
 
         // ---------------------------------------------------------------- calls and exit
@@ -724,13 +721,13 @@ export class Machine {
           if (st.stopped) { this.remaining = left; return; }
           if (st.tailTarget !== undefined) {
             prog = st.tailTarget; st.tailTarget = undefined; this.current = prog;
-            code = prog.code; ops = code.ops; xo = code.words; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+            code = prog.code; ops = code.ops; C = code.words;
             pc = 0;
             continue;
           }
           pc++; continue;
         }
-        case 0x11a /* CALL_LOCAL */: { this.pushFrame(pc, prog, off[pc]!); pc = off[pc]!; continue; }
+        case 0x11a /* CALL_LOCAL */: { this.pushFrame(pc, prog, C[p + 2]!); pc = C[p + 2]!; continue; }
         case 0x11b /* CALLX */: {
           this.remaining = left;
           const target = this.callByValue(pc, ((w >>> 12) & 15));
@@ -741,14 +738,14 @@ export class Machine {
         }
         case 0x119 /* MAY_GOTO */: {
           const d = this.depth;
-          if (this.mayGoto[d] === 0) pc = off[pc]!;
+          if (this.mayGoto[d] === 0) pc = C[p + 2]!;
           else { this.mayGoto[d]--; pc++; }
           continue;
         }
         case 0x95: {
           const next = this.popFrame(base);
           if (next < 0) { this.remaining = left; return; }
-          pc = next; prog = this.current; code = prog.code; ops = code.ops; xo = code.words; dst = code.dst; src = code.src; off = code.off; imm = code.imm;
+          pc = next; prog = this.current; code = prog.code; ops = code.ops; C = code.words;
           continue;
         }
         case 0x11d /* LDDW_SECOND */:

@@ -12,7 +12,7 @@ const rt = new VmRuntime({ tier: 'interpreter' });
 
 function run(insns: Instruction[], input: RunInput = {}): { value?: bigint; error?: unknown; fused: number[] } {
   const prog = rt.load('fusion', 1, insns, {});
-  const fused = [...prog.code.words.subarray(0, prog.code.length)].map((w) => w & 0xfff).filter((op, i) => op !== prog.code.ops[i]);
+  const fused = Array.from({ length: prog.code.length }, (_, i) => prog.code.words[i * 4]! & 0xfff).filter((op, i) => op !== prog.code.ops[i]);
   try {
     return { value: rt.machine.run(prog, input), fused };
   } catch (error) {
