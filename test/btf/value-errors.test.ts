@@ -104,6 +104,13 @@ describe('BtfValueCodec errors name the path', () => {
     expect(bad((v) => ((v as Record<string, unknown>).totl = 1n)).message).toMatch(/^value\.totl: struct value has no member totl \(members: stats, name, on, color, total, u\)/);
     expect(bad((v) => (v.u = {} as { a: number })).message).toBe('value.u: [8] union needs one of a, b');
     expect(bad((v) => ((v as { u: unknown }).u = { b: 70000 })).message).toBe('value.u.b: 70000 does not fit u16');
+    // A decoded union holds every member; changing one and leaving the others stale must not be silently undone.
+    expect(bad((v) => ((v as { u: unknown }).u = { a: 5, b: 9 })).message).toBe(
+      'value.u: union members a, b share bytes but disagree: give only the one you mean (a would be overwritten)',
+    );
+    const decoded = c.decode(c.encode(good()));
+    expect(c.encode(decoded)).toEqual(c.encode(good()));
+    expect(c.decode(c.encode({ ...decoded, u: { a: 0x12345 } })).u).toEqual({ a: 0x12345, b: 0x2345 });
   });
 
   it('bytes that are too short to decode, or too small to encode into', () => {
