@@ -3,28 +3,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Btf } from '../../src/btf/btf.js';
 import { dumpRaw } from '../../src/btf/raw-dump.js';
 import { dumpTs } from '../../src/btf/ts-dump.js';
 import { StringTable } from '../../src/btf/strings.js';
-import { main } from '../../src/cli/main.js';
 import { compileBpf, repoRoot, run } from '../support/clang.js';
 import { libbpfJudge } from './judge.js';
 import { bpftoolDumpC, btfOf, VMLINUX } from './support.js';
-
-async function bpfkit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { bpfkit } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-btf-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,30 +6,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { compileBpf } from '../support/clang.js';
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run `bpfkit ARGS...` in this process, capturing stdout and stderr. */
-export async function bpfkit(...args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+export { bpfkit, type CliResult } from '../support/cli.js';
+import { bpfkit } from '../support/cli.js';
 
 /** `bpfkit ARGS... --json`, which must succeed, parsed. */
 export async function bpfkitJson<T = any>(...args: string[]): Promise<T> {

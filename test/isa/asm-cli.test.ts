@@ -1,29 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { command } from '../../src/cli/asm.js';
 import { disassembleObject } from '../../src/cli/disasm.js';
 import { parseElf, SectionFlags } from '../../src/elf/index.js';
 import { assemble, decodeInstructions } from '../../src/isa/index.js';
+import { runCli } from '../support/cli.js';
+
+const run = (...args: string[]) => runCli(args, command);
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-asm-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Run `bpfkit asm ARGS`, capturing its output. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await command.run(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 function file(name: string, text: string): string {
   const path = join(dir, name);

@@ -2,27 +2,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DisassemblyError, disassembleObject } from '../../src/cli/disasm.js';
 import { ElfError, parseElf, sectionByName } from '../../src/elf/index.js';
 import { compileBpf, haveClang } from '../support/clang.js';
 import { haveLlvm19, objdump } from './disasm-support.js';
-
-/** Run `bpfkit ARGS` in-process, capturing its exit code and output. */
-async function bpfkit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { bpfkit } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bpfkit-disasm-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
