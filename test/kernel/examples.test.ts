@@ -8,10 +8,12 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { loadObjectSpec } from '../../src/elf/index.js';
 import { loadCollection, RingBufferReader } from '../../src/kernel/index.js';
-import { compileBpf } from '../support/clang.js';
+import { join } from 'node:path';
+import { repoRoot } from '../support/clang.js';
 import { describeKernel } from './support.js';
 
-const objectPath = () => compileBpf('test/kernel/fixtures/examples.c');
+// The object bpfkit ships for the README (bpf/examples/getppid_events.c, committed .o).
+const objectPath = () => join(repoRoot, 'bpf/examples/getppid_events.o');
 
 describeKernel('everyday examples', () => {
   it('load an object, set a constant, attach, read a map and events', async () => {
