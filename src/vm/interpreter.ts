@@ -2,7 +2,7 @@ import { VmFault, VmLimitError, type FaultKind } from './errors.js';
 import type { HelperFn } from './helpers/helper.js';
 import { bswap16, bswap32, cmpS64, cmpU64, mul64, sdiv64, smod64, udiv64, umod64 } from './int64.js';
 import { Op } from './internal-ops.js';
-import { AddressSpace, Region, REGION_BASE, address, type Pointer } from './memory.js';
+import { AddressSpace, ID_MASK, Region, REGION_BASE, address, type Pointer } from './memory.js';
 import type { VmRuntime } from './runtime.js';
 import { compiledFor } from './js-compiler.js';
 import { BPF_MAX_LOOPS, MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, type LoadedProgram } from './program.js';
@@ -299,6 +299,44 @@ export class Machine {
     }
   }
 
+  /** A load the inline fast path did not take: resolve it (faulting precisely) or convert a context field. */
+  private slowLoad(pc: number, s: number, d: number, off: number, size: number, signed: boolean): void {
+    const r = this.memory.resolve(this.hi[s]!, this.lo[s]!, off, size, false, pc);
+    const L = this.lo;
+    if (r.context !== null) {
+      this.ctxLoad(r, size, d, pc);
+      if (!signed) return;
+      if (size === 1) L[d] = (L[d]! << 24) >> 24;
+      else if (size === 2) L[d] = (L[d]! << 16) >> 16;
+      this.hi[d] = L[d]! >> 31;
+      return;
+    }
+    const o = this.memory.offset;
+    const v = r.view;
+    if (size === 8) {
+      L[d] = v.getInt32(o, true);
+      this.hi[d] = v.getInt32(o + 4, true);
+      return;
+    }
+    L[d] = size === 1 ? (signed ? v.getInt8(o) : v.getUint8(o)) : size === 2 ? (signed ? v.getInt16(o, true) : v.getUint16(o, true)) : v.getInt32(o, true);
+    this.hi[d] = signed ? L[d]! >> 31 : 0;
+  }
+
+  /** A store the inline fast path did not take: resolve it (faulting precisely) or convert a context field. */
+  private slowStore(pc: number, d: number, off: number, size: number, lo: number, hi: number): void {
+    const r = this.memory.resolve(this.hi[d]!, this.lo[d]!, off, size, true, pc);
+    if (r.context !== null) {
+      this.ctxStore(r, size, lo, hi, pc);
+      return;
+    }
+    const o = this.memory.offset;
+    const v = r.view;
+    if (size === 1) v.setUint8(o, lo);
+    else if (size === 2) v.setInt16(o, lo, true);
+    else v.setInt32(o, lo, true);
+    if (size === 8) v.setInt32(o + 4, hi, true);
+  }
+
   /** ldabs/ldind: false when the load is outside the packet (the program then returns 0). */
   /** @internal (used by compiled code) */
   legacyLoad(pc: number, size: number, indirect: boolean): boolean {
@@ -485,6 +523,7 @@ export class Machine {
     const H = this.hi;
     const t = this.tmp;
     const mem = this.memory;
+    const T = mem.table;
     let prog = this.current;
     let code = prog.code;
     let ops = code.ops;
@@ -625,14 +664,18 @@ export class Machine {
         case 0xde: { pc = L[((w >>> 12) & 15)]! <= L[((w >>> 16) & 15)]! ? C[p + 2]! : pc + 1; continue; }
 
         // ---------------------------------------------------------------- loads
+        // Inline fast path: a live plain region and an access inside it; anything else
+        // (context fields, faults) goes through AddressSpace.resolve in slowLoad/slowStore,
+        // which faults precisely. The offset is computed in int32: it wraps only for low
+        // words far outside any region, and then lands above MAX_REGION_SIZE or below 0.
         case 0x11c /* LDDW */: { const d = ((w >>> 12) & 15); L[d] = C[p + 1]!; H[d] = code.imm2[pc]!; pc += 2; continue; }
-        case 0x61: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 4, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 4, d, pc); else { L[d] = r.view.getInt32(mem.offset, true); H[d] = 0; } pc++; continue; }
-        case 0x69: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 2, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 2, d, pc); else { L[d] = r.view.getUint16(mem.offset, true); H[d] = 0; } pc++; continue; }
-        case 0x71: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 1, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 1, d, pc); else { L[d] = r.bytes[mem.offset]!; H[d] = 0; } pc++; continue; }
-        case 0x79: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 8, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); } pc++; continue; }
-        case 0x11e /* LDXSB */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 1, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) { this.ctxLoad(r, 1, d, pc); L[d] = (L[d]! << 24) >> 24; } else L[d] = r.view.getInt8(mem.offset); H[d] = L[d]! >> 31; pc++; continue; }
-        case 0x11f /* LDXSH */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 2, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) { this.ctxLoad(r, 2, d, pc); L[d] = (L[d]! << 16) >> 16; } else L[d] = r.view.getInt16(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
-        case 0x120 /* LDXSW */: { const s = ((w >>> 16) & 15); const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 4, false, pc); const d = ((w >>> 12) & 15); if (r.context !== null) this.ctxLoad(r, 4, d, pc); else L[d] = r.view.getInt32(mem.offset, true); H[d] = L[d]! >> 31; pc++; continue; }
+        case 0x61: { const s = ((w >>> 16) & 15), d = ((w >>> 12) & 15); const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hs && o >= 0 && o + 4 <= r.size && r.context === null) { L[d] = r.view.getInt32(o, true); H[d] = 0; } else this.slowLoad(pc, s, d, C[p + 2]!, 4, false); pc++; continue; }
+        case 0x69: { const s = ((w >>> 16) & 15), d = ((w >>> 12) & 15); const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hs && o >= 0 && o + 2 <= r.size && r.context === null) { L[d] = r.view.getUint16(o, true); H[d] = 0; } else this.slowLoad(pc, s, d, C[p + 2]!, 2, false); pc++; continue; }
+        case 0x71: { const s = ((w >>> 16) & 15), d = ((w >>> 12) & 15); const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hs && o >= 0 && o + 1 <= r.size && r.context === null) { L[d] = r.bytes[o]!; H[d] = 0; } else this.slowLoad(pc, s, d, C[p + 2]!, 1, false); pc++; continue; }
+        case 0x79: { const s = ((w >>> 16) & 15), d = ((w >>> 12) & 15); const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hs && o >= 0 && o + 8 <= r.size && r.context === null) { const v = r.view; L[d] = v.getInt32(o, true); H[d] = v.getInt32(o + 4, true); } else this.slowLoad(pc, s, d, C[p + 2]!, 8, false); pc++; continue; }
+        case 0x11e /* LDXSB */: { const s = ((w >>> 16) & 15), d = ((w >>> 12) & 15); const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hs && o >= 0 && o + 1 <= r.size && r.context === null) { L[d] = r.view.getInt8(o); H[d] = L[d]! >> 31; } else this.slowLoad(pc, s, d, C[p + 2]!, 1, true); pc++; continue; }
+        case 0x11f /* LDXSH */: { const s = ((w >>> 16) & 15), d = ((w >>> 12) & 15); const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hs && o >= 0 && o + 2 <= r.size && r.context === null) { L[d] = r.view.getInt16(o, true); H[d] = L[d]! >> 31; } else this.slowLoad(pc, s, d, C[p + 2]!, 2, true); pc++; continue; }
+        case 0x120 /* LDXSW */: { const s = ((w >>> 16) & 15), d = ((w >>> 12) & 15); const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hs && o >= 0 && o + 4 <= r.size && r.context === null) { L[d] = r.view.getInt32(o, true); H[d] = L[d]! >> 31; } else this.slowLoad(pc, s, d, C[p + 2]!, 4, true); pc++; continue; }
         case 0x20: case 0x28: case 0x30: case 0x40: case 0x48: case 0x50: {
           const op = ops[pc]!;
           const size = (op & 0x18) === 0 ? 4 : (op & 0x18) === 8 ? 2 : 1;
@@ -645,14 +688,14 @@ export class Machine {
         }
 
         // ---------------------------------------------------------------- stores
-        case 0x62: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 4, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 4, v, v >> 31, pc); else r.view.setInt32(mem.offset, v, true); pc++; continue; }
-        case 0x6a: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 2, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 2, v, v >> 31, pc); else r.view.setInt16(mem.offset, v, true); pc++; continue; }
-        case 0x72: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 1, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 1, v, v >> 31, pc); else r.bytes[mem.offset] = v; pc++; continue; }
-        case 0x7a: { const d = ((w >>> 12) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 8, true, pc); const v = C[p + 1]!; if (r.context !== null) this.ctxStore(r, 8, v, v >> 31, pc); else { const o = mem.offset; r.view.setInt32(o, v, true); r.view.setInt32(o + 4, v >> 31, true); } pc++; continue; }
-        case 0x63: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 4, true, pc); if (r.context !== null) this.ctxStore(r, 4, L[s]!, H[s]!, pc); else r.view.setInt32(mem.offset, L[s]!, true); pc++; continue; }
-        case 0x6b: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 2, true, pc); if (r.context !== null) this.ctxStore(r, 2, L[s]!, H[s]!, pc); else r.view.setInt16(mem.offset, L[s]!, true); pc++; continue; }
-        case 0x73: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 1, true, pc); if (r.context !== null) this.ctxStore(r, 1, L[s]!, H[s]!, pc); else r.bytes[mem.offset] = L[s]!; pc++; continue; }
-        case 0x7b: { const d = ((w >>> 12) & 15), s = ((w >>> 16) & 15); const r = mem.resolve(H[d]!, L[d]!, C[p + 2]!, 8, true, pc); if (r.context !== null) this.ctxStore(r, 8, L[s]!, H[s]!, pc); else { const o = mem.offset; r.view.setInt32(o, L[s]!, true); r.view.setInt32(o + 4, H[s]!, true); } pc++; continue; }
+        case 0x62: { const d = ((w >>> 12) & 15); const vl = C[p + 1]!, vh = vl >> 31; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 4 <= r.size && r.writable && r.context === null) { r.view.setInt32(o, vl, true); } else this.slowStore(pc, d, C[p + 2]!, 4, vl, vh); pc++; continue; }
+        case 0x6a: { const d = ((w >>> 12) & 15); const vl = C[p + 1]!, vh = vl >> 31; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 2 <= r.size && r.writable && r.context === null) { r.view.setInt16(o, vl, true); } else this.slowStore(pc, d, C[p + 2]!, 2, vl, vh); pc++; continue; }
+        case 0x72: { const d = ((w >>> 12) & 15); const vl = C[p + 1]!, vh = vl >> 31; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 1 <= r.size && r.writable && r.context === null) { r.bytes[o] = vl; } else this.slowStore(pc, d, C[p + 2]!, 1, vl, vh); pc++; continue; }
+        case 0x7a: { const d = ((w >>> 12) & 15); const vl = C[p + 1]!, vh = vl >> 31; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 8 <= r.size && r.writable && r.context === null) { const v = r.view; v.setInt32(o, vl, true); v.setInt32(o + 4, vh, true); } else this.slowStore(pc, d, C[p + 2]!, 8, vl, vh); pc++; continue; }
+        case 0x63: { const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const vl = L[s]!, vh = H[s]!; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 4 <= r.size && r.writable && r.context === null) { r.view.setInt32(o, vl, true); } else this.slowStore(pc, d, C[p + 2]!, 4, vl, vh); pc++; continue; }
+        case 0x6b: { const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const vl = L[s]!, vh = H[s]!; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 2 <= r.size && r.writable && r.context === null) { r.view.setInt16(o, vl, true); } else this.slowStore(pc, d, C[p + 2]!, 2, vl, vh); pc++; continue; }
+        case 0x73: { const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const vl = L[s]!, vh = H[s]!; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 1 <= r.size && r.writable && r.context === null) { r.bytes[o] = vl; } else this.slowStore(pc, d, C[p + 2]!, 1, vl, vh); pc++; continue; }
+        case 0x7b: { const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const vl = L[s]!, vh = H[s]!; const hd = H[d]!; const r = T[hd & FAST_ID_MASK]; const o = (L[d]! - FAST_REGION_BASE + C[p + 2]!) | 0; if (r !== undefined && r.hi === hd && o >= 0 && o + 8 <= r.size && r.writable && r.context === null) { const v = r.view; v.setInt32(o, vl, true); v.setInt32(o + 4, vh, true); } else this.slowStore(pc, d, C[p + 2]!, 8, vl, vh); pc++; continue; }
         case 0xc3: { this.atomic(pc, 4); pc++; continue; }
         case 0xdb: { this.atomic(pc, 8); pc++; continue; }
         case 0xd3: { this.atomic(pc, 1); pc++; continue; }
@@ -687,12 +730,14 @@ export class Machine {
         }
         case 0x134 /* COPY_DW */: {
           const s = ((w >>> 16) & 15); const d = ((w >>> 12) & 15);
-          const r = mem.resolve(H[s]!, L[s]!, C[p + 2]!, 8, false, pc);
-          if (r.context !== null) this.ctxLoad(r, 8, d, pc); else { const o = mem.offset; L[d] = r.view.getInt32(o, true); H[d] = r.view.getInt32(o + 4, true); }
+          const hs = H[s]!; const r = T[hs & FAST_ID_MASK]; const o = (L[s]! - FAST_REGION_BASE + C[p + 2]!) | 0;
+          if (r !== undefined && r.hi === hs && o >= 0 && o + 8 <= r.size && r.context === null) { const v = r.view; L[d] = v.getInt32(o, true); H[d] = v.getInt32(o + 4, true); }
+          else this.slowLoad(pc, s, d, C[p + 2]!, 8, false);
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
           const j = pc + 1; const t2 = ((C[p + 4]! >>> 12) & 15);
-          const wr = mem.resolve(H[t2]!, L[t2]!, C[p + 6]!, 8, true, j);
-          if (wr.context !== null) this.ctxStore(wr, 8, L[d]!, H[d]!, j); else { const o = mem.offset; wr.view.setInt32(o, L[d]!, true); wr.view.setInt32(o + 4, H[d]!, true); }
+          const hd = H[t2]!; const wr = T[hd & FAST_ID_MASK]; const o2 = (L[t2]! - FAST_REGION_BASE + C[p + 6]!) | 0;
+          if (wr !== undefined && wr.hi === hd && o2 >= 0 && o2 + 8 <= wr.size && wr.writable && wr.context === null) { const v = wr.view; v.setInt32(o2, L[d]!, true); v.setInt32(o2 + 4, H[d]!, true); }
+          else this.slowStore(j, t2, C[p + 6]!, 8, L[d]!, H[d]!);
           pc += 2; continue;
         }
         case 0x135 /* JEQ32_K_JEQ32_K */: {
@@ -756,6 +801,13 @@ export class Machine {
     }
   }
 }
+
+/**
+ * Module-local copies of memory.ts's constants for the inline memory fast path: a module
+ * transformed to CommonJS (test runners, bundlers) reads imported bindings through getters.
+ */
+const FAST_REGION_BASE: number = REGION_BASE;
+const FAST_ID_MASK: number = ID_MASK;
 
 function budgetSpent(pc: number): VmLimitError {
   return new VmLimitError('instructions', `the run executed its budget of instructions without exiting`, pc);
