@@ -734,10 +734,10 @@ export class Machine {
           if (r !== undefined && r.hi === hs && o >= 0 && o + 8 <= r.size && r.context === null) { const v = r.view; L[d] = v.getInt32(o, true); H[d] = v.getInt32(o + 4, true); }
           else this.slowLoad(pc, s, d, C[p + 2]!, 8, false);
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
-          const j = pc + 1; const t2 = ((C[p + 4]! >>> 12) & 15);
+          const t2 = ((C[p + 4]! >>> 12) & 15);
           const hd = H[t2]!; const wr = T[hd & FAST_ID_MASK]; const o2 = (L[t2]! - FAST_REGION_BASE + C[p + 6]!) | 0;
           if (wr !== undefined && wr.hi === hd && o2 >= 0 && o2 + 8 <= wr.size && wr.writable && wr.context === null) { const v = wr.view; v.setInt32(o2, L[d]!, true); v.setInt32(o2 + 4, H[d]!, true); }
-          else this.slowStore(j, t2, C[p + 6]!, 8, L[d]!, H[d]!);
+          else this.slowStore(pc + 1, t2, C[p + 6]!, 8, L[d]!, H[d]!);
           pc += 2; continue;
         }
         case 0x135 /* JEQ32_K_JEQ32_K */: {
