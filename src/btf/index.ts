@@ -14,3 +14,4 @@ export * from './ts-dump.js';
 export * from './raw-dump.js';
 export * as core from './core/index.js';
 export * from './builder.js';
+export * from './value/index.js';

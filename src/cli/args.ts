@@ -13,8 +13,11 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** What parseOptions returns: parseArgs's result for these options, positionals allowed. */
+export type ParsedOptions<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
 /** node:util parseArgs with positionals allowed; its errors become UsageErrors. */
-export function parseOptions<O extends Options>(args: string[], options: O) {
+export function parseOptions<O extends Options>(args: string[], options: O): ParsedOptions<O> {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
