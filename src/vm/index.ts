@@ -16,7 +16,7 @@ export type { VmMap } from './maps/vm-map.js';
 export { RingBufferMap } from './maps/ring-buffer-map.js';
 export { PerfEventArrayMap } from './maps/perf-event-array-map.js';
 export { RecordQueue } from './maps/record-queue.js';
-export { runConformanceTest, vmConformanceBackend, summaryLine, type ConformanceBackend, type ConformanceResult, type BackendOutcome } from './conformance.js';
+export { runConformanceTest, vmConformanceBackend, summaryLine, refusedLine, type ConformanceBackend, type ConformanceResult, type BackendOutcome, type RefusalCategory } from './conformance.js';
 export { SocketSimulation, type SendResult } from './sockets/socket-simulation.js';
 export { SimSocket, TcpState, AF_INET, AF_INET6, type SimSocketOptions } from './sockets/sim-socket.js';
 export { SockOpsOp } from './contexts/sock-ops.js';
