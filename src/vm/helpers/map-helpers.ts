@@ -7,9 +7,10 @@ import type { HelperFn } from './helper.js';
 
 /** The map register `i` points at (from lddw map_fd), or a fault. */
 export function argMap(m: Machine, i: number): VmMap {
-  const map = m.runtime.mapAt({ lo: m.lo[i]!, hi: m.hi[i]! });
-  if (map === undefined) return m.fault('invalid_helper_call', `r${i} is not a map pointer`, { hi: m.hi[i]!, lo: m.lo[i]!, size: 0 });
-  return map;
+  // As runtime.mapAt, without allocating a pointer object (this runs on every map helper call).
+  const r = m.memory.regionOf(m.hi[i]!);
+  if (r === undefined || r.kind !== 'map') return m.fault('invalid_helper_call', `r${i} is not a map pointer`, { hi: m.hi[i]!, lo: m.lo[i]!, size: 0 });
+  return r.target as VmMap;
 }
 
 /** bpf_map_lookup_elem(map, key): pointer to the value, or NULL. */
