@@ -10,8 +10,9 @@ import { command } from '../../src/cli/conformance.js';
 import { kernelConformanceBackend, verifierErrorLine } from '../../src/conformance/kernel-backend.js';
 import { runConformanceTest, summaryLine, type ConformanceResult } from '../../src/vm/conformance.js';
 import { describeKernel } from '../kernel/support.js';
+import { conformanceRoot } from '../support/clang.js';
 
-const root = '/work/shared/conformance';
+const root = conformanceRoot;
 const files = readdirSync(join(root, 'tests')).filter((f) => f.endsWith('.data')).sort();
 const text = (f: string) => readFileSync(join(root, 'tests', f), 'utf8');
 

@@ -1,14 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DataFileError, dataFileProgram, parseDataFile } from '../../src/conformance/data-file.js';
 import { assemble } from '../../src/isa/asm/index.js';
 import { decodeInstructions } from '../../src/isa/codec.js';
 import { AssemblyError, InstructionError } from '../../src/isa/errors.js';
+import { conformanceRoot } from '../support/clang.js';
 
 /** The suite sits beside the checkout (../shared/conformance, see DESIGN.md). */
-const ROOT = process.env.BPFKIT_CONFORMANCE_DIR ?? fileURLToPath(new URL('../../../shared/conformance/', import.meta.url));
+const ROOT = `${conformanceRoot}/`;
 
 function dataFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir))

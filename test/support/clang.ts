@@ -83,3 +83,6 @@ export function run(cmd: string, args: string[]): string {
 
 /** Kernel tests must run under CI=true; elsewhere they may skip when bpf() is unavailable. */
 export const inCI = process.env.CI === 'true';
+
+/** The bpf_conformance suite: ../shared/conformance beside the checkout (BPFKIT_CONFORMANCE_DIR overrides). */
+export const conformanceRoot = process.env.BPFKIT_CONFORMANCE_DIR ?? resolve(repoRoot, '../shared/conformance');

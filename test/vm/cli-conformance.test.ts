@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { command } from '../../src/cli/conformance.js';
+import { conformanceRoot } from '../support/clang.js';
 
-const root = '/work/shared/conformance';
+const root = conformanceRoot;
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

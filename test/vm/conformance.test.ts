@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runConformanceTest, summaryLine, vmConformanceBackend } from '../../src/vm/conformance.js';
+import { conformanceRoot } from '../support/clang.js';
 
-const root = '/work/shared/conformance';
+const root = conformanceRoot;
 const dataFiles = (dir: string) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.data')).sort();
 
 describe('bpf_conformance on the vm', () => {

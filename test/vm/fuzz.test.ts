@@ -10,6 +10,7 @@ import { ProgType } from '../../src/uapi/prog-types.js';
 import { VmFault, VmLimitError, VmLoadError } from '../../src/vm/errors.js';
 import { AddressSpace, Region } from '../../src/vm/memory.js';
 import { VmRuntime } from '../../src/vm/runtime.js';
+import { conformanceRoot } from '../support/clang.js';
 
 /** xorshift32: deterministic randomness so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -125,7 +126,7 @@ describe('fuzzed programs only ever fail with the vm typed errors, inside their 
   });
 
   it('mutations of the conformance programs', () => {
-    const dir = '/work/shared/conformance/tests';
+    const dir = `${conformanceRoot}/tests`;
     const rand = rng(0x5eed);
     const programs = readdirSync(dir).filter((f) => f.endsWith('.data')).map((f) => dataFileProgram(parseDataFile(readFileSync(join(dir, f), 'utf8'))));
     for (let n = 0; n < 1000; n++) {
