@@ -48,4 +48,12 @@ describeKernel('README kernel example', () => {
     const events = /events: ([\d ]*)/.exec(out)![1]!.trim().split(' ').map(Number);
     expect(events).toEqual(Array.from({ length: Math.floor(count / 10) }, (_, i) => (i + 1) * 10));
   });
+
+  it('runs the typed example: BTF-decoded map values and events', () => {
+    const out = runExample('kernel-typed.ts');
+    const count = Number(/: (\d+) calls/.exec(out)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(3);
+    expect(out).toContain('after reset: 0');
+    expect(JSON.parse(/events: (\[.*\])/.exec(out)![1]!)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+  });
 });

@@ -9,6 +9,8 @@ struct event {
 	__u32 pid;
 	__u32 calls;
 };
+/* Keeps `struct event` in the object's BTF, so user space can decode records by name. */
+const struct event *unused_event __attribute__((unused));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
