@@ -4,20 +4,28 @@
  * outside it are never inserted, a policy change reaches connections already bypassed,
  * bad input changes nothing, and status/metrics report what happened.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../kernel/support.js';
 import { repoRoot } from '../support/clang.js';
 import { MeshMaps } from '../../src/mesh/maps.js';
+import { PayloadCounter } from './segments.js';
 import { clientResult, MeshEnv } from './support.js';
 
 describeKernel('mesh bypass (kernel)', () => {
   let env: MeshEnv;
   let metrics: string;
+  // The integrity and outside-cgroup tests run in a namespace of their own, so their lo
+  // can carry iptables counters without touching the host's firewall.
+  const netns = `bk${process.pid}-bypass`;
 
   beforeAll(async () => {
     env = new MeshEnv('bypass');
+    env.onCleanup(() => execFileSync('ip', ['netns', 'del', netns], { stdio: 'pipe' }));
+    execFileSync('ip', ['netns', 'add', netns], { stdio: 'pipe' });
+    execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up'], { stdio: 'pipe' });
     const { proc } = await env.startAgent();
     metrics = (await proc.line(/^mesh: metrics on (http:\/\/[^/]+)\/metrics/))[1]!;
   }, 120_000);
@@ -35,9 +43,10 @@ describeKernel('mesh bypass (kernel)', () => {
     return { clients, servers };
   }
 
-  it('redirects every connection in its cgroup, 200 at once, 1 B-1 MiB both ways with half-closes, byte-exact', async () => {
-    const server = await env.peerServer(env.cgroup);
-    const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', '200', '--rounds', '3', '--max-size', String(1 << 20), '--hold']);
+  it('redirects every connection in its cgroup, 200 at once, 1 B-1 MiB both ways with half-closes, byte-exact, no payload on lo', async () => {
+    const server = await env.peerServer(env.cgroup, '127.0.0.1', netns);
+    const lo = new PayloadCounter(netns, 4, server.port);
+    const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', '200', '--rounds', '3', '--max-size', String(1 << 20), '--hold'], netns);
     const ports = (await client.line(/^holding ([\d,]+)/, 180_000))[1]!.split(',').map(Number);
     const { clients, servers } = connectionsOf(ports);
     expect(clients).toHaveLength(200);
@@ -48,15 +57,19 @@ describeKernel('mesh bypass (kernel)', () => {
     client.send('close');
     const result = await clientResult(client);
     expect(result).toMatchObject({ ok: true, errors: 0, frames: 600 });
+    // Every payload byte of all 200 connections went by redirect; a connection that fell
+    // back to TCP would show here (the outside-cgroup test below is the control).
+    expect(lo.segments()).toBe(0);
     server.proc.kill();
   }, 240_000);
 
-  it('never inserts sockets outside the chosen cgroup', async () => {
+  it('never inserts sockets outside the chosen cgroup: their payload crosses lo', async () => {
     const outside = env.makeCgroup(`bpfkit-test-mesh-outside-${process.pid}`);
     using maps = MeshMaps.fromPins(env.pinRoot);
     const before = maps.counters();
-    const server = await env.peerServer(outside);
-    const client = env.peerClient(outside, '127.0.0.1', server.port, ['--conns', '20', '--rounds', '2', '--max-size', '65536', '--hold']);
+    const server = await env.peerServer(outside, '127.0.0.1', netns);
+    const lo = new PayloadCounter(netns, 4, server.port);
+    const client = env.peerClient(outside, '127.0.0.1', server.port, ['--conns', '20', '--rounds', '2', '--max-size', '65536', '--hold'], netns);
     const ports = (await client.line(/^holding ([\d,]+)/, 60_000))[1]!.split(',').map(Number);
     const known = maps.connections().filter((c) => ports.includes(c.localPort) || ports.includes(c.remotePort));
     expect(known).toEqual([]);
@@ -65,6 +78,7 @@ describeKernel('mesh bypass (kernel)', () => {
     expect(after.redirected_bytes).toBe(before.redirected_bytes);
     client.send('close');
     expect((await clientResult(client)).ok).toBe(true);
+    expect(lo.segments()).toBeGreaterThan(0);
     server.proc.kill();
   }, 120_000);
 

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../kernel/support.js';
 import { MeshMaps, type MeshConnection } from '../../src/mesh/maps.js';
-import { LoPayloadCounter } from './segments.js';
+import { PayloadCounter } from './segments.js';
 import { clientResult, MeshEnv } from './support.js';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' }).toString();
@@ -80,7 +80,7 @@ describeKernel('mesh over IPv6 and v4-mapped (kernel)', () => {
 
   it('::1 loopback pairs and redirects; no payload segment crosses lo (a control connection outside the cgroup does)', async () => {
     const server = await env.peerServer(env.cgroup, '::1', ns.lo);
-    const lo = new LoPayloadCounter(ns.lo, 6, server.port);
+    const lo = new PayloadCounter(ns.lo, 6, server.port);
     await exchange(env.cgroup, '::1', server.port, ns.lo, 10, ({ clients, servers }, ports) => {
       expect(clients).toHaveLength(10);
       expect(servers).toHaveLength(10);
@@ -108,6 +108,7 @@ describeKernel('mesh over IPv6 and v4-mapped (kernel)', () => {
       return sum + link!.stats64.tx.bytes;
     }, 0);
     const before = tx();
+    const veths = [new PayloadCounter(ns.a, 6, server.port, 'eth0'), new PayloadCounter(ns.b, 6, server.port, 'eth0')];
     const result = await exchange(env.cgroup, 'fd42:6::2', server.port, ns.a, 10, ({ clients, servers }) => {
       expect(clients).toHaveLength(10);
       expect(servers).toHaveLength(10);
@@ -119,13 +120,17 @@ describeKernel('mesh over IPv6 and v4-mapped (kernel)', () => {
     const crossed = tx() - before;
     expect(crossed).toBeLessThan(10 * 3000);
     expect(result.bytes).toBeGreaterThan(crossed * 10);
+    for (const v of veths) expect(v.segments()).toBe(0);
+    // Control: the same pods outside the cgroup send their payload over the veths.
+    await exchange(outside, 'fd42:6::2', server.port, ns.a, 2, ({ clients }) => expect(clients).toEqual([]));
+    for (const v of veths) expect(v.segments()).toBeGreaterThan(0);
     server.proc.kill();
   }, 180_000);
 
   it('a dual-stack server (::, V6ONLY=0) pairs with an IPv4 client: both records are IPv4, nothing crosses lo', async () => {
     // Node listens on '::' with IPV6_V6ONLY off, so 127.0.0.1 clients arrive v4-mapped.
     const server = await env.peerServer(env.cgroup, '::', ns.lo);
-    const lo = new LoPayloadCounter(ns.lo, 4, server.port);
+    const lo = new PayloadCounter(ns.lo, 4, server.port);
     await exchange(env.cgroup, '127.0.0.1', server.port, ns.lo, 10, ({ clients, servers }) => {
       expect(clients).toHaveLength(10);
       expect(servers).toHaveLength(10);

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../kernel/support.js';
 import { MeshMaps, type MeshConnection } from '../../src/mesh/maps.js';
+import { PayloadCounter } from './segments.js';
 import { clientResult, MeshEnv } from './support.js';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' }).toString();
@@ -63,6 +64,7 @@ describeKernel('mesh across network namespaces (kernel)', () => {
   it('pod-to-pod across two namespaces joined by a bridge pairs and redirects; no payload crosses the veths', async () => {
     const server = await env.peerServer(env.cgroup, '10.213.0.2', ns.b);
     const txBefore = txBytes(ns.a, 'eth0') + txBytes(ns.b, 'eth0');
+    const veths = [new PayloadCounter(ns.a, 4, server.port, 'eth0'), new PayloadCounter(ns.b, 4, server.port, 'eth0')];
     const client = env.peerClient(env.cgroup, '10.213.0.2', server.port, ['--conns', '20', '--rounds', '3', '--max-size', '262144', '--hold'], ns.a);
     const ports = (await client.line(/^holding ([\d,]+)/, 120_000))[1]!.split(',').map(Number);
     const { clients, servers } = connectionsOf(ports);
@@ -81,6 +83,12 @@ describeKernel('mesh across network namespaces (kernel)', () => {
     const crossed = txBytes(ns.a, 'eth0') + txBytes(ns.b, 'eth0') - txBefore;
     expect(crossed).toBeLessThan(20 * 2000);
     expect(result.bytes).toBeGreaterThan(crossed * 10);
+    for (const v of veths) expect(v.segments()).toBe(0);
+    // Control: a client outside the cgroup sends its payload over the veths, and is seen.
+    const outside = env.makeCgroup(`bpfkit-test-mesh-netns-outside-${process.pid}`);
+    const control = env.peerClient(outside, '10.213.0.2', server.port, ['--conns', '2', '--rounds', '2', '--max-size', '65536'], ns.a);
+    expect(await clientResult(control)).toMatchObject({ ok: true, frames: 4 });
+    for (const v of veths) expect(v.segments()).toBeGreaterThan(0);
     server.proc.kill();
   }, 180_000);
 
