@@ -4,6 +4,7 @@
  * keep their redirect and still obey a later policy change), `mesh down` with pinned
  * links, and the old programs and maps freed once the last bypassed socket closes.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,14 +13,21 @@ import { KernelMap } from '../../src/kernel/map.js';
 import { MeshMaps, type MeshConnection } from '../../src/mesh/maps.js';
 import { AttachType } from '../../src/uapi/index.js';
 import { attachedPrograms, BpfCmd, cgroupPrograms, objectExists } from './attached.js';
+import { PayloadCounter } from './segments.js';
 import { clientResult, MeshEnv, type Proc } from './support.js';
 
 describeKernel('mesh agent lifecycle (kernel)', () => {
   let env: MeshEnv;
   const policyFile = `/tmp/bpfkit-test-mesh-lifecycle-${process.pid}.json`;
 
+  // The SIGKILL test runs in a namespace of its own so iptables can count its lo traffic.
+  const netns = `bk${process.pid}-lifecycle`;
+
   beforeAll(() => {
     env = new MeshEnv('lifecycle');
+    env.onCleanup(() => execFileSync('ip', ['netns', 'del', netns], { stdio: 'pipe' }));
+    execFileSync('ip', ['netns', 'add', netns], { stdio: 'pipe' });
+    execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up'], { stdio: 'pipe' });
   });
   afterAll(async () => {
     rmSync(policyFile, { force: true });
@@ -42,9 +50,9 @@ describeKernel('mesh agent lifecycle (kernel)', () => {
     expect(attachedPrograms(socks.fd, AttachType.SK_SKB_STREAM_VERDICT)).toEqual([]);
   }
 
-  async function traffic(conns: number, rounds: number): Promise<{ server: { proc: Proc; port: number }; client: Proc; ports: number[] }> {
-    const server = await env.peerServer(env.cgroup);
-    const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', String(conns), '--rounds', String(rounds), '--max-size', '262144', '--pause-after', '2', '--hold']);
+  async function traffic(conns: number, rounds: number, inNetns?: string): Promise<{ server: { proc: Proc; port: number }; client: Proc; ports: number[] }> {
+    const server = await env.peerServer(env.cgroup, '127.0.0.1', inNetns);
+    const client = env.peerClient(env.cgroup, '127.0.0.1', server.port, ['--conns', String(conns), '--rounds', String(rounds), '--max-size', '262144', '--pause-after', '2', '--hold'], inNetns);
     const ports = (await client.line(/^paused ([\d,]+)/, 60_000))[1]!.split(',').map(Number);
     return { server, client, ports };
   }
@@ -52,7 +60,8 @@ describeKernel('mesh agent lifecycle (kernel)', () => {
   it('SIGKILLed mid-traffic: every connection keeps working, and nothing stays attached', async () => {
     const { proc: agent, linkIds } = await env.startAgent();
     expect(cgroupPrograms(env.cgroup, AttachType.CGROUP_SOCK_OPS)).toHaveLength(1);
-    const { server, client, ports } = await traffic(20, 5);
+    const { server, client, ports } = await traffic(20, 5, netns);
+    const lo = new PayloadCounter(netns, 4, server.port);
     const before = ourConnections(ports);
     expect(before).toHaveLength(40);
     for (const c of before) expect(c.redirectedBytes).toBeGreaterThan(0n);
@@ -72,6 +81,9 @@ describeKernel('mesh agent lifecycle (kernel)', () => {
     }
     client.send('close');
     expect(await clientResult(client)).toMatchObject({ ok: true, frames: 100 });
+    // After the kill the bytes still went by redirect, none over lo (the outside-cgroup
+    // tests in bypass.test.ts show this counter does see TCP payload).
+    expect(lo.segments()).toBe(0);
     server.proc.kill();
   }, 180_000);
 
