@@ -1,3 +1,4 @@
+import { copyLoopFusable } from './copy-loop.js';
 import { Op } from './internal-ops.js';
 import type { DecodedCode } from './program.js';
 
@@ -27,12 +28,15 @@ export const Fused = {
   MOV32_K_JA: 0x136,
   /** `rA = imm; goto T` */
   MOV64_K_JA: 0x137,
+  /** The eight-instruction u64 copy loop body, iterated in one dispatch (copy-loop.ts). */
+  COPY_LOOP_DW: 0x138,
 } as const;
 
 /** 64-bit compare-with-immediate jumps a fused loop tail may end with. */
 const JMP_K = new Set([0x15, 0x55, 0x25, 0x35, 0xa5, 0xb5]);
 /** 32-bit compare-with-immediate jumps a fused 32-bit loop tail may end with. */
 const JMP32_K = new Set([0x16, 0x56, 0x26, 0x36, 0xa6, 0xb6]);
+const isJmpK = (op: number): boolean => JMP_K.has(op);
 
 /**
  * The interpreter's dispatch words, four per slot: `op | dst << 12 | src << 16` (op being
@@ -58,7 +62,8 @@ export function fuseInstructions(code: DecodedCode): Uint16Array {
   for (let i = 0; i + 1 < code.length; i++) {
     const a = ops[i]!;
     const b = ops[i + 1]!;
-    if (a === 0xbf && b === 0x0f && dst[i + 1] === dst[i]) out[i] = Fused.MOV_ADD_X;
+    if (copyLoopFusable(code, i, isJmpK)) out[i] = Fused.COPY_LOOP_DW;
+    else if (a === 0xbf && b === 0x0f && dst[i + 1] === dst[i]) out[i] = Fused.MOV_ADD_X;
     else if (a === 0xbf && b === 0x07 && dst[i + 1] === dst[i]) out[i] = Fused.MOV_ADD_K;
     else if (a === 0x07 && JMP_K.has(b)) out[i] = Fused.ADD_K_JMP_K;
     else if (a === 0x04 && JMP32_K.has(b)) out[i] = Fused.ADD32_K_JMP32_K;

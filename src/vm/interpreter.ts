@@ -2,6 +2,8 @@ import { VmFault, VmLimitError, type FaultKind } from './errors.js';
 import type { HelperFn } from './helpers/helper.js';
 import { bswap16, bswap32, cmpS64, cmpU64, mul64, sdiv64, smod64, udiv64, umod64 } from './int64.js';
 import { Op } from './internal-ops.js';
+import { jumpK32, jumpK64 } from './jump-conditions.js';
+import { copyLoopDw } from './copy-loop.js';
 import { AddressSpace, ID_MASK, Region, REGION_BASE, address, type Pointer } from './memory.js';
 import type { VmRuntime } from './runtime.js';
 import { compiledFor } from './js-compiler.js';
@@ -709,6 +711,15 @@ export class Machine {
           const r = ((C[p + 4]! >>> 16) & 15); const x = (sl >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = x; H[d] = (sh + bh + (x > 0xffffffff ? 1 : 0)) | 0;
           pc += 2; continue;
         }
+        case 0x138 /* COPY_LOOP_DW */: {
+          if (copyLoopDw(L, H, T, C, ops, pc, left, t)) { pc = t[0]!; left = t[1]!; continue; }
+          // Not a whole iteration: run the first pair alone (as MOV_ADD_X), the rest as usual.
+          left = t[1]!;
+          const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const sl = L[s]!, sh = H[s]!; L[d] = sl; H[d] = sh;
+          if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
+          const r = ((C[p + 4]! >>> 16) & 15); const x = (sl >>> 0) + (L[r]! >>> 0); const bh = H[r]!; L[d] = x; H[d] = (sh + bh + (x > 0xffffffff ? 1 : 0)) | 0;
+          pc += 2; continue;
+        }
         case 0x131 /* MOV_ADD_K */: {
           const d = ((w >>> 12) & 15); const s = ((w >>> 16) & 15); const sl = L[s]!, sh = H[s]!; L[d] = sl; H[d] = sh;
           if (--left < 0) { this.remaining = 0; throw budgetSpent(pc + 1); }
@@ -811,31 +822,6 @@ const FAST_ID_MASK: number = ID_MASK;
 
 function budgetSpent(pc: number): VmLimitError {
   return new VmLimitError('instructions', `the run executed its budget of instructions without exiting`, pc);
-}
-
-/** The condition of a 64-bit compare-with-immediate jump (the second half of a fused loop tail). */
-function jumpK64(op: number, lo: number, hi: number, k: number): boolean {
-  const kh = k >> 31;
-  switch (op) {
-    case 0x15: return lo === k && hi === kh;
-    case 0x55: return lo !== k || hi !== kh;
-    case 0x25: return cmpU64(lo, hi, k, kh) > 0;
-    case 0x35: return cmpU64(lo, hi, k, kh) >= 0;
-    case 0xa5: return cmpU64(lo, hi, k, kh) < 0;
-    default: return cmpU64(lo, hi, k, kh) <= 0; // 0xb5
-  }
-}
-
-/** The condition of a 32-bit compare-with-immediate jump. */
-function jumpK32(op: number, x: number, k: number): boolean {
-  switch (op) {
-    case 0x16: return x === k;
-    case 0x56: return x !== k;
-    case 0x26: return x >>> 0 > k >>> 0;
-    case 0x36: return x >>> 0 >= k >>> 0;
-    case 0xa6: return x >>> 0 < k >>> 0;
-    default: return x >>> 0 <= k >>> 0; // 0xb6
-  }
 }
 
 function newState(cpu: number, legacyPacket: LegacyPacket | undefined, context: unknown): RunState {

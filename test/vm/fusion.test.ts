@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ProgramBuilder, R0, R1, R2, R3, R4, R10, reg } from '../../src/isa/builder.js';
+import { ProgramBuilder, R0, R1, R2, R3, R4, R6, R7, R10, reg } from '../../src/isa/builder.js';
 import { VmFault, VmLimitError } from '../../src/vm/errors.js';
 import { Fused } from '../../src/vm/fusion.js';
+import { AddressSpace, Region } from '../../src/vm/memory.js';
 import { VmRuntime } from '../../src/vm/runtime.js';
 import type { Instruction } from '../../src/isa/instruction.js';
 import type { RunInput } from '../../src/vm/interpreter.js';
@@ -85,5 +86,91 @@ describe('interpreter superinstructions', () => {
         .label('out').exit().build();
     expect(run(prog(0)).fused).toEqual(expect.arrayContaining([Fused.JEQ32_K_JEQ32_K, Fused.MOV32_K_JA, Fused.MOV64_K_JA]));
     expect([0, 1, 2].map((x) => run(prog(x)).value)).toEqual([10n, 20n, 30n]);
+  });
+
+  describe('the copy loop (eight instructions per iteration, one dispatch)', () => {
+    /**
+     * 16 words at fp-256 copied to fp-128 by clang's loop shape, then r0 = first + last
+     * copied word. Slots: 16 stores (0-15), r6/r7 setup (16-19), r1 = 0 (20), the loop
+     * (21-28), the epilogue (29-32).
+     */
+    const LOOP = 21;
+    function copyProgram(opts: { src?: number; words?: number; cmp?: 'ne' | 'lt' } = {}): Instruction[] {
+      const b = new ProgramBuilder();
+      for (let i = 0; i < 16; i++) b.store(8, R10, -256 + i * 8, i * 1000 + 7);
+      const words = opts.words ?? 16;
+      b.mov64(R6, reg(R10)).alu64('add', R6, opts.src ?? -256)
+        .mov64(R7, reg(R10)).alu64('add', R7, -128)
+        .mov64(R1, 0)
+        .label('loop')
+        .mov64(R2, reg(R7)).alu64('add', R2, reg(R1))
+        .mov64(R3, reg(R6)).alu64('add', R3, reg(R1))
+        .load(8, R3, R3, 0).store(8, R2, 0, reg(R3))
+        .alu64('add', R1, 8).jump(opts.cmp ?? 'ne', R1, words * 8, 'loop')
+        .load(8, R0, R10, -8).load(8, R4, R10, -128).alu64('add', R0, reg(R4))
+        .exit();
+      return b.build();
+    }
+    /** Slots executed, in order, by copyProgram() run one instruction at a time. */
+    const trace = [...Array.from({ length: LOOP }, (_, i) => i), ...Array.from({ length: 16 * 8 }, (_, i) => LOOP + (i % 8)), 29, 30, 31, 32];
+
+    it('is fused, copies every word and takes either loop condition', () => {
+      for (const cmp of ['ne', 'lt'] as const) {
+        const r = run(copyProgram({ cmp }));
+        expect(r.fused).toContain(Fused.COPY_LOOP_DW);
+        expect(r.value).toBe(BigInt(15 * 1000 + 7 + 7));
+      }
+    });
+
+    it('charges all eight instructions: every budget stops at the slot unfused code stops at', () => {
+      const p = copyProgram();
+      const stops: number[] = [];
+      for (let budget = 1; budget < trace.length; budget++) {
+        const { error } = run(p, { budget });
+        expect(error).toBeInstanceOf(VmLimitError);
+        stops.push((error as VmLimitError).pc);
+      }
+      expect(stops).toEqual(trace.slice(1));
+      expect(run(p, { budget: trace.length }).value).toBe(BigInt(15 * 1000 + 7 + 7));
+    });
+
+    it('a load that leaves its region faults at the load slot with its address', () => {
+      // Source at fp-40: iteration 5 reads fp+0, one past the stack frame.
+      const { error } = run(copyProgram({ src: -40 }));
+      expect(error).toBeInstanceOf(VmFault);
+      expect(error).toMatchObject({ kind: 'out_of_bounds', pc: LOOP + 4, region: 'stack frame 0' });
+      expect((error as VmFault).address! & 0xffffffffn).toBe(BigInt(AddressSpace.lo(512)));
+    });
+
+    it('a store into read-only memory faults at the store slot', () => {
+      const ro = rt.memory.add(new Region('rodata', 'test rodata', new Uint8Array(128), false));
+      try {
+        // The same loop with r7 = the read-only region passed in r1 (moved to r7 first).
+        const b = new ProgramBuilder().mov64(R7, reg(R1)).mov64(R6, reg(R10)).alu64('add', R6, -64).mov64(R1, 0)
+          .label('loop')
+          .mov64(R2, reg(R7)).alu64('add', R2, reg(R1))
+          .mov64(R3, reg(R6)).alu64('add', R3, reg(R1))
+          .load(8, R3, R3, 0).store(8, R2, 0, reg(R3))
+          .alu64('add', R1, 8).jump('ne', R1, 64, 'loop')
+          .mov64(R0, 0).exit();
+        const { error, fused } = run(b.build(), { args: [{ lo: AddressSpace.lo(0), hi: ro.hi }] });
+        expect(fused).toContain(Fused.COPY_LOOP_DW);
+        expect(error).toMatchObject({ kind: 'read_only', pc: 4 + 5, region: 'test rodata' });
+      } finally {
+        rt.memory.remove(ro);
+      }
+    });
+
+    it('is not fused when the registers overlap so that order matters', () => {
+      // rA is rI: the second address pair adds the already-updated index.
+      const b = new ProgramBuilder().mov64(R6, reg(R10)).alu64('add', R6, -64).mov64(R1, 0)
+        .label('loop')
+        .mov64(R1, reg(R6)).alu64('add', R1, reg(R1))
+        .mov64(R3, reg(R6)).alu64('add', R3, reg(R1))
+        .load(8, R3, R3, 0).store(8, R1, 0, reg(R3))
+        .alu64('add', R1, 8).jump('ne', R1, 64, 'loop')
+        .mov64(R0, 0).exit();
+      expect(run(b.build(), { budget: 100 }).fused).not.toContain(Fused.COPY_LOOP_DW);
+    });
   });
 });
