@@ -7,7 +7,7 @@ import { VmLoadError } from './errors.js';
 import type { VmMap } from './maps/vm-map.js';
 import type { LoadedProgram } from './program.js';
 import { VmRuntime, type VmRuntimeOptions } from './runtime.js';
-import { runOnContext, testRunProgram } from './test-run.js';
+import { runOnContext, testRunProgram, type RunOnContextOptions } from './test-run.js';
 
 /** A program loaded into the vm. */
 export class VmProgram implements BpfProgram {
@@ -33,8 +33,8 @@ export class VmProgram implements BpfProgram {
   }
 
   /** Run on raw context bytes (any program type; see {@link runOnContext}). */
-  runOnContext(ctx: Uint8Array, cpu = 0): bigint {
-    return runOnContext(this.runtime, this.loaded, ctx, cpu);
+  runOnContext(ctx: Uint8Array, options: number | RunOnContextOptions = {}): bigint {
+    return runOnContext(this.runtime, this.loaded, ctx, options);
   }
 
   close(): void {

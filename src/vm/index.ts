@@ -21,3 +21,8 @@ export { SocketSimulation, type SendResult } from './sockets/socket-simulation.j
 export { SimSocket, TcpState, AF_INET, AF_INET6, type SimSocketOptions } from './sockets/sim-socket.js';
 export { SockOpsOp } from './contexts/sock-ops.js';
 export { testRunProgram, runOnContext } from './test-run.js';
+export type { RunOnContextOptions } from './test-run.js';
+export { TracepointContext, TRACE_ENTRY_SIZE, PERF_MAX_TRACE_SIZE } from './contexts/tracepoint.js';
+export { RawTracepointContext, rawTracepointArgs, MAX_RAW_TP_ARGS } from './contexts/raw-tracepoint.js';
+export { KprobeContext, PtRegs, ptRegs, PT_REGS_SIZE, type PtReg } from './contexts/pt-regs.js';
+export { PerfEventContext, PerfEventData, perfEventData, PERF_EVENT_DATA_SIZE, type PerfEventSample, type PerfEventValue } from './contexts/perf-event-data.js';

@@ -3,6 +3,9 @@ import { ProgType } from '../uapi/prog-types.js';
 import { PacketBuffer } from './contexts/packet.js';
 import { SkBuffContext } from './contexts/sk-buff.js';
 import { XdpContext } from './contexts/xdp-md.js';
+import type { PerfEventValue } from './contexts/perf-event-data.js';
+import { MAX_RAW_TP_ARGS, RawTracepointContext } from './contexts/raw-tracepoint.js';
+import { tracingContext } from './contexts/tracing-context.js';
 import { VmErrnoError } from './errors.js';
 import type { RunInput } from './interpreter.js';
 import { AddressSpace, Region } from './memory.js';
@@ -28,15 +31,29 @@ const SKB_TYPES = new Map<number, boolean>([
  */
 const NO_TEST_RUN = new Set<number>([ProgType.KPROBE, ProgType.TRACEPOINT, ProgType.PERF_EVENT, ProgType.SOCK_OPS, ProgType.SK_MSG, ProgType.SK_SKB, ProgType.CGROUP_SOCK_ADDR, ProgType.CGROUP_SOCK, ProgType.CGROUP_DEVICE, ProgType.CGROUP_SYSCTL, ProgType.CGROUP_SOCKOPT, ProgType.LSM]);
 
+/** Options of {@link runOnContext}. */
+export interface RunOnContextOptions {
+  /** The virtual CPU (default 0). */
+  cpu?: number;
+  /** For perf event programs: the counter bpf_perf_prog_read_value reports. */
+  perfEventValue?: PerfEventValue;
+}
+
 /**
- * Run a program of any type on raw context bytes (a tracepoint record, raw tracepoint
- * arguments, a perf event's data, ...): r1 points at a read-only copy of `ctx`.
+ * Run a program of any type on its context bytes: r1 points at a read-only copy of `ctx`.
+ * Tracing types get their kernel context rules (see contexts/tracing-context.ts): a
+ * tracepoint's record (build with the event's format), raw tracepoint arguments
+ * ({@link rawTracepointArgs}), kprobe pt_regs ({@link ptRegs}) or a perf event's
+ * bpf_perf_event_data ({@link perfEventData}); other types see plain bytes.
  * Returns r0 as the 64-bit value the program returned.
  */
-export function runOnContext(rt: VmRuntime, prog: LoadedProgram, ctx: Uint8Array, cpu = 0): bigint {
-  const region = rt.memory.add(new Region('context', 'context', ctx.slice(), false));
+export function runOnContext(rt: VmRuntime, prog: LoadedProgram, ctx: Uint8Array, options: number | RunOnContextOptions = {}): bigint {
+  const { cpu = 0, perfEventValue } = typeof options === 'number' ? { cpu: options } : options;
+  const bytes = ctx.slice();
+  const context = tracingContext(rt.memory, prog.type, bytes, perfEventValue);
+  const region = context?.region ?? rt.memory.add(new Region('context', 'context', bytes, false));
   try {
-    return rt.machine.run(prog, { args: [{ lo: AddressSpace.lo(0), hi: region.hi }], cpu });
+    return rt.machine.run(prog, { args: [{ lo: AddressSpace.lo(0), hi: region.hi }], cpu, context });
   } finally {
     rt.memory.remove(region);
   }
@@ -96,6 +113,16 @@ export function testRunProgram(rt: VmRuntime, prog: LoadedProgram, options: Test
           return { data, ...(options.ctx !== undefined ? { ctx: ctx.userContext() } : {}) };
         };
       }
+    } else if (prog.type === ProgType.RAW_TRACEPOINT) {
+      // bpf_prog_test_run_raw_tp: the arguments in ctx, nothing else (no data, ctx out or repeat).
+      if (options.data !== undefined && options.data.length > 0) throw new VmErrnoError('EINVAL', 'a raw tracepoint test run takes no data, only its arguments in ctx');
+      if (repeat > 1) throw new VmErrnoError('EINVAL', 'a raw tracepoint test run cannot repeat');
+      const args = options.ctx ?? new Uint8Array(0);
+      if (args.length > MAX_RAW_TP_ARGS * 8) throw new VmErrnoError('EINVAL', `raw tracepoint arguments are at most ${MAX_RAW_TP_ARGS * 8} bytes, not ${args.length}`);
+      const ctx = new RawTracepointContext(rt.memory, args.slice());
+      cleanup.push(() => rt.memory.remove(ctx.region));
+      input = { args: [ctx.pointer], context: ctx, cpu };
+      output = () => ({ data: new Uint8Array(0) });
     } else {
       const bytes = options.ctx?.slice() ?? new Uint8Array(0);
       const region = rt.memory.add(new Region('context', 'context', bytes, prog.type === ProgType.SYSCALL));

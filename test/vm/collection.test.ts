@@ -97,13 +97,16 @@ describe('test runs by program type', () => {
     const { ProgramBuilder, R0, R1 } = await import('../../src/isa/builder.js');
     const { ProgType } = await import('../../src/uapi/prog-types.js');
     const rt = new VmRuntime();
-    // A raw tracepoint reading its second u64 argument.
+    // A tracepoint reading the u64 after the common fields.
     const prog = rt.load('tp', ProgType.TRACEPOINT, new ProgramBuilder().load(8, R0, R1, 8).exit().build());
     expect(() => testRunProgram(rt, prog, {})).toThrow(/ENOTSUPP/);
     const args = new Uint8Array(new BigUint64Array([1n, 0x1122334455n]).buffer);
     expect(runOnContext(rt, prog, args)).toBe(0x1122334455n);
-    // The context is read-only.
-    const writer = rt.load('w', ProgType.TRACEPOINT, new ProgramBuilder().store(8, R1, 0, 1).mov64(R0, 0).exit().build());
-    expect(() => runOnContext(rt, writer, args)).toThrow(/read-only/);
+    // The context is read-only: a store is an invalid context access.
+    const writer = rt.load('w', ProgType.TRACEPOINT, new ProgramBuilder().store(8, R1, 8, 1).mov64(R0, 0).exit().build());
+    expect(() => runOnContext(rt, writer, args)).toThrow(/invalid context \(tracepoint record\) access: write/);
+    // Types without a context of their own see plain read-only bytes.
+    const plain = rt.load('p', ProgType.SYSCALL, new ProgramBuilder().store(8, R1, 0, 1).mov64(R0, 0).exit().build());
+    expect(() => runOnContext(rt, plain, args)).toThrow(/read-only/);
   });
 });

@@ -6,6 +6,7 @@ import { csumDiff, l3CsumReplace, l4CsumReplace, redirect, skbLoadBytes, skbStor
 import { perfEventOutput, ringbufDiscard, ringbufOutput, ringbufQuery, ringbufReserve, ringbufSubmit } from './ringbuf-helpers.js';
 import { getSocketCookie, msgBytesNoop, msgRedirectHash, msgRedirectMap, skStorageDelete, skStorageGet, sockMapUpdate, sockOpsCbFlagsSet } from './sock-helpers.js';
 import { tracePrintk } from './trace-printk.js';
+import { perfProgReadValue } from './tracing-helpers.js';
 
 /** A helper with the program types that may call it. */
 export interface HelperDefinition {
@@ -15,6 +16,8 @@ export interface HelperDefinition {
   fn: HelperFn;
   /** Program types (enum bpf_prog_type) that may call it, or 'all' (the kernel's bpf_base_func_proto). */
   types: readonly number[] | 'all';
+  /** With 'all': types that still may not call it. */
+  except?: readonly number[];
 }
 
 /** Tracing program types (kprobe, tracepoint, perf event, raw tracepoint, fentry/lsm, syscall). */
@@ -30,7 +33,13 @@ const PERF_OUTPUT = [...TRACING, ...SKB, T.XDP, T.SOCK_OPS, T.SK_MSG, T.CGROUP_S
 const SOCKET_TYPES = [T.SOCK_OPS, T.SK_MSG, T.SK_SKB, T.CGROUP_SOCK, T.CGROUP_SOCK_ADDR, T.SOCKET_FILTER, T.SCHED_CLS, T.SCHED_ACT, T.CGROUP_SKB];
 const STORAGE_TYPES = [T.SOCK_OPS, T.SK_MSG, T.CGROUP_SKB, T.CGROUP_SOCK, T.CGROUP_SOCK_ADDR, T.SCHED_CLS, T.SCHED_ACT, T.TRACING, T.LSM];
 
-const def = (id: number, name: string, fn: HelperFn, types: readonly number[] | 'all'): HelperDefinition => ({ id, name, fn, types });
+const def = (id: number, name: string, fn: HelperFn, types: readonly number[] | 'all', except?: readonly number[]): HelperDefinition => ({ id, name, fn, types, ...(except ? { except } : {}) });
+
+/**
+ * Types the verifier forbids maps with a bpf_spin_lock ("socket filter progs / tracing
+ * progs cannot use bpf_spin_lock yet"), so they can never call the lock helpers.
+ */
+const NO_SPIN_LOCK = [T.SOCKET_FILTER, T.KPROBE, T.TRACEPOINT, T.PERF_EVENT, T.RAW_TRACEPOINT, T.RAW_TRACEPOINT_WRITABLE];
 
 /** Every helper the vm implements, with the kernel's id. */
 export const HELPER_DEFINITIONS: readonly HelperDefinition[] = [
@@ -69,8 +78,9 @@ export const HELPER_DEFINITIONS: readonly HelperDefinition[] = [
   def(87, 'map_push_elem', mapPushElem, 'all'),
   def(88, 'map_pop_elem', mapPopElem, 'all'),
   def(89, 'map_peek_elem', mapPeekElem, 'all'),
-  def(93, 'spin_lock', spinLock, 'all'),
-  def(94, 'spin_unlock', spinLock, 'all'),
+  def(56, 'perf_prog_read_value', perfProgReadValue, [T.PERF_EVENT]),
+  def(93, 'spin_lock', spinLock, 'all', NO_SPIN_LOCK),
+  def(94, 'spin_unlock', spinLock, 'all', NO_SPIN_LOCK),
   def(107, 'sk_storage_get', skStorageGet, STORAGE_TYPES),
   def(108, 'sk_storage_delete', skStorageDelete, STORAGE_TYPES),
   def(112, 'probe_read_user', probeRead(true), 'all'),

@@ -21,7 +21,8 @@ export function helpersFor(progType: number): HelperTable {
 }
 
 function availableTo(def: HelperDefinition, progType: number): boolean {
-  return def.types === 'all' || def.types.includes(progType);
+  if (def.types !== 'all') return def.types.includes(progType);
+  return def.except === undefined || !def.except.includes(progType);
 }
 
 /** Name of a helper id (for messages), e.g. 1 -> "map_lookup_elem". */
