@@ -115,69 +115,54 @@ static napi_value js_bpf(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The hot path of map element operations: bpf(cmd, attr) with attr buffers registered
- * once, so a call carries only the command and a slot number (no typed-array inspection
- * per call). Slots live in per-environment instance data, so worker threads and several
- * copies of bpfkit in one process each keep their own.
+ * The hot path of map element operations: bindAttr(buffer) returns a function (cmd) -> result whose
+ * callback data is the buffer's address, so a call costs one argument read, the syscall
+ * and one small integer (no slot lookup, no instance data, no 64-bit result). The bound
+ * attr lives as long as the returned function (a reference keeps the buffer alive).
  */
-#define ATTR_SLOTS 32
-
 typedef struct {
   void *data;
   size_t size;
-  napi_ref ref; /* keeps the buffer, and so its backing store, alive */
-} attr_slot_t;
+  napi_ref ref;
+} bound_attr_t;
 
-typedef struct {
-  attr_slot_t slots[ATTR_SLOTS];
-  int used;
-} instance_t;
+static napi_value js_bound_bpf(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bound_attr_t *bound = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&bound) != napi_ok || argc < 1) return throw_last(env);
+  int32_t cmd;
+  CHECK(napi_get_value_int32(env, argv[0], &cmd));
+  long r = syscall(__NR_bpf, cmd, bound->data, (unsigned int)bound->size);
+  napi_value out;
+  napi_create_int32(env, r < 0 ? -errno : (int32_t)r, &out);
+  return out;
+}
 
-static void instance_finalize(napi_env env, void *data, void *hint) {
+static void bound_attr_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
-  instance_t *inst = data;
-  for (int i = 0; i < inst->used; i++) napi_delete_reference(env, inst->slots[i].ref);
-  free(inst);
+  bound_attr_t *bound = data;
+  napi_delete_reference(env, bound->ref);
+  free(bound);
 }
 
-static instance_t *instance_of(napi_env env) {
-  instance_t *inst = NULL;
-  if (napi_get_instance_data(env, (void **)&inst) != napi_ok || !inst) {
-    inst = calloc(1, sizeof *inst);
-    if (!inst) return NULL;
-    napi_set_instance_data(env, inst, instance_finalize, NULL);
-  }
-  return inst;
-}
-
-/* registerAttr(buffer) -> slot number for bpfRegistered, or -ENOSPC when every slot is taken. */
-static napi_value js_register_attr(napi_env env, napi_callback_info info) {
+static napi_value js_bind_attr(napi_env env, napi_callback_info info) {
   ARGS(1);
   void *attr;
   size_t size;
   if (buffer_of(env, argv[0], &attr, &size) != 0) return NULL;
-  instance_t *inst = instance_of(env);
-  if (!inst) return make_int(env, -ENOMEM);
-  if (inst->used == ATTR_SLOTS) return make_int(env, -ENOSPC);
-  attr_slot_t *slot = &inst->slots[inst->used];
-  CHECK(napi_create_reference(env, argv[0], 1, &slot->ref));
-  slot->data = attr;
-  slot->size = size;
-  return make_int(env, inst->used++);
-}
-
-/* bpfRegistered(cmd, slot) */
-static napi_value js_bpf_registered(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  int32_t cmd, index;
-  CHECK(napi_get_value_int32(env, argv[0], &cmd));
-  CHECK(napi_get_value_int32(env, argv[1], &index));
-  instance_t *inst = NULL;
-  napi_get_instance_data(env, (void **)&inst);
-  if (!inst || index < 0 || index >= inst->used) return make_int(env, -EBADSLT);
-  attr_slot_t *slot = &inst->slots[index];
-  long r = syscall(__NR_bpf, cmd, slot->data, (unsigned int)slot->size);
-  return make_int(env, r < 0 ? -errno : r);
+  bound_attr_t *bound = calloc(1, sizeof *bound);
+  if (!bound) return make_int(env, -ENOMEM);
+  bound->data = attr;
+  bound->size = size;
+  napi_value fn;
+  if (napi_create_reference(env, argv[0], 1, &bound->ref) != napi_ok ||
+      napi_create_function(env, "boundBpf", NAPI_AUTO_LENGTH, js_bound_bpf, bound, &fn) != napi_ok ||
+      napi_add_finalizer(env, fn, bound, bound_attr_finalize, NULL, NULL) != napi_ok) {
+    /* Leaks at most one small struct on a failure that also throws. */
+    return throw_last(env);
+  }
+  return fn;
 }
 
 /* perf_event_open(attr, pid, cpu, groupFd, flags) */
@@ -434,8 +419,7 @@ static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"bpf", NULL, js_bpf, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"registerAttr", NULL, js_register_attr, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"bpfRegistered", NULL, js_bpf_registered, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bindAttr", NULL, js_bind_attr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"perfEventOpen", NULL, js_perf_event_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ioctl", NULL, js_ioctl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},

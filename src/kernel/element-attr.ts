@@ -1,6 +1,6 @@
 /**
  * The attr buffer every map element operation shares (one per thread and module
- * instance). It is registered with the addon once, so an element operation is: write a
+ * instance). It is bound to a native function once, so an element operation is: write a
  * few 32-bit words at offsets taken from the MapElemAttr layout, then one native call
  * carrying only the command — no allocation and no encoding per call.
  */
@@ -24,6 +24,11 @@ export interface ElementCall {
   readonly words: Uint32Array;
   /** bpf(cmd, shared attr) -> result or -errno. */
   readonly call: (cmd: number) => number;
+  /**
+   * Who wrote every word but the command last, so a loop of calls on one map rewrites
+   * nothing; a writer that does not track this must set it to undefined.
+   */
+  owner: unknown;
 }
 
 let shared: ElementCall | undefined;
@@ -32,16 +37,8 @@ let shared: ElementCall | undefined;
 export function elementCall(): ElementCall {
   if (shared) return shared;
   const bytes = stableBuffer(MapElemAttr.size);
-  const n = native();
-  const slot = n.registerAttr(bytes);
-  const words = new Uint32Array(bytes.buffer);
-  if (slot < 0) {
-    // Every slot taken (many bpfkit copies in one thread): fall back to the generic call.
-    shared = { words, call: (cmd) => n.bpf(cmd, bytes) };
-  } else {
-    const bpfRegistered = n.bpfRegistered;
-    shared = { words, call: (cmd) => bpfRegistered(cmd, slot) };
-  }
+  // Bound once: each call then passes only the command (see bindAttr in native/bpfkit.c).
+  shared = { words: new Uint32Array(bytes.buffer), call: native().bindAttr(bytes), owner: undefined };
   return shared;
 }
 

@@ -9,7 +9,7 @@ import { MapFlags, MapType } from '../uapi/index.js';
 import { BpfCmd, MapBatchAttr, MapElemAttr } from './bpf-attr.js';
 import { MapInfoLayout } from './bpf-info.js';
 import { possibleCpus } from './cpus.js';
-import { addressWords, elementCall, ElemWord } from './element-attr.js';
+import { addressWords, elementCall, ElemWord, type ElementCall } from './element-attr.js';
 import { Errno } from './errno.js';
 import { BpfError } from './errors.js';
 import { OwnedFd } from './fd.js';
@@ -46,6 +46,19 @@ function perCpuStride(valueSize: number): number {
   return (valueSize + 7) & ~7;
 }
 
+/**
+ * Copy `size` bytes from `from` to `to`. Keys and values are mostly a few bytes, where a
+ * plain loop beats TypedArray.prototype.set (which checks overlap and types per call);
+ * larger copies go through set.
+ */
+function copySmall(to: Uint8Array, from: Uint8Array, size: number): void {
+  if (size > 32) {
+    to.set(size === from.length ? from : from.subarray(0, size));
+    return;
+  }
+  for (let i = 0; i < size; i++) to[i] = from[i]!;
+}
+
 export class KernelMap implements BpfMap {
   readonly name: string;
   readonly type: number;
@@ -69,6 +82,7 @@ export class KernelMap implements BpfMap {
   #frozen = false;
   #mapping: ArrayBuffer | undefined;
   /** The shared element attr (words) and its call, cached for the hot path. */
+  readonly #shared: ElementCall;
   readonly #words: Uint32Array;
   readonly #bpf: (cmd: number) => number;
 
@@ -94,6 +108,7 @@ export class KernelMap implements BpfMap {
     this.#valueWords = addressWords(n.address(this.#value));
     this.#nextKeyWords = addressWords(n.address(this.#nextKey));
     const shared = elementCall();
+    this.#shared = shared;
     this.#words = shared.words;
     this.#bpf = shared.call;
   }
@@ -155,16 +170,22 @@ export class KernelMap implements BpfMap {
    */
   lookup(key: Uint8Array, flags = 0): Uint8Array | undefined {
     const r = this.#call(BpfCmd.MAP_LOOKUP_ELEM, key, this.#valueWords, flags);
-    if (r === 0) return this.#value.slice(0, this.userValueSize);
+    if (r === 0) {
+      const size = this.userValueSize;
+      const out = new Uint8Array(size);
+      copySmall(out, this.#value, size);
+      return out;
+    }
     if (r === -Errno.ENOENT) return undefined;
     throw this.#error('MAP_LOOKUP_ELEM', r);
   }
 
   /** Like {@link lookup}, into `out` (at least userValueSize bytes): no allocation. False when absent. */
   lookupInto(key: Uint8Array, out: Uint8Array, flags = 0): boolean {
+    if (out.length < this.userValueSize) throw this.#sizeError('output buffer', out.length, this.userValueSize);
     const r = this.#call(BpfCmd.MAP_LOOKUP_ELEM, key, this.#valueWords, flags);
     if (r === 0) {
-      out.set(this.userValueSize === this.#value.length ? this.#value : this.#value.subarray(0, this.userValueSize));
+      copySmall(out, this.#value, this.userValueSize);
       return true;
     }
     if (r === -Errno.ENOENT) return false;
@@ -239,7 +260,9 @@ export class KernelMap implements BpfMap {
     this.#checkOpen();
     if (key !== undefined && key.length !== this.keySize) throw this.#sizeError('key', key.length, this.keySize);
     if (key) this.#key.set(key);
-    const { words, call } = elementCall();
+    const shared = elementCall();
+    const { words, call } = shared;
+    shared.owner = undefined;
     words[ElemWord.MAP_FD] = this.#fd;
     words[ElemWord.KEY_LO] = key ? this.#keyWords[0] : 0;
     words[ElemWord.KEY_HI] = key ? this.#keyWords[1] : 0;
@@ -438,9 +461,16 @@ export class KernelMap implements BpfMap {
   /** One element operation through the shared attr: key copied to scratch, value pointer given. */
   #call(cmd: number, key: Uint8Array, valueWords: readonly [number, number], flags: number): number {
     if (this.#fd < 0) this.#checkOpen();
-    if (key.length !== this.keySize) throw this.#sizeError('key', key.length, this.keySize);
-    if (this.keySize !== 0) this.#key.set(key);
+    const size = this.keySize;
+    if (key.length !== size) throw this.#sizeError('key', key.length, size);
+    copySmall(this.#key, key, size);
     const words = this.#words;
+    // The shared attr still holds this map's fd, key and value pointers and these flags
+    // from the last call (the common case in a loop): only the command changes. The owner
+    // is the value-pointer pair, which is one array per map (delete passes a fresh one).
+    const shared = this.#shared;
+    if (shared.owner === valueWords && words[ElemWord.FLAGS_LO] === flags) return this.#bpf(cmd);
+    shared.owner = valueWords;
     words[ElemWord.MAP_FD] = this.#fd;
     words[ElemWord.KEY_LO] = this.#keyWords[0];
     words[ElemWord.KEY_HI] = this.#keyWords[1];

@@ -19,12 +19,10 @@ export interface NativeBinding {
   /** bpf(cmd, attr, attr.byteLength). */
   bpf(cmd: number, attr: RawBuffer): number;
   /**
-   * Register `attr` for {@link bpfRegistered} (the hot path); returns its slot number, or
-   * -ENOSPC when all 32 slots of this thread are taken. A registration lasts as long as the addon.
+   * A function bpf(cmd, `attr`) bound to `attr` (the hot path: one argument per call, no
+   * slot lookup). The binding keeps `attr` alive for as long as the function lives.
    */
-  registerAttr(attr: RawBuffer): number;
-  /** bpf(cmd, attr of `slot`, its byteLength). */
-  bpfRegistered(cmd: number, slot: number): number;
+  bindAttr(attr: RawBuffer): (cmd: number) => number;
   perfEventOpen(attr: RawBuffer, pid: number, cpu: number, groupFd: number, flags: number): number;
   /** ioctl(fd, request, arg): an integer argument, or a buffer passed by address. */
   ioctl(fd: number, request: number, arg: number | bigint | RawBuffer): number;

@@ -37,6 +37,28 @@ describeKernel('map element operations', () => {
     expect(() => map.update(u32(1), new Uint8Array(4))).toThrow(/value is 4 bytes, expected 8/);
   });
 
+  it('interleaved operations on two maps each reach their own map (the shared attr is rewritten when the map or flags change)', () => {
+    using a = createMap({ type: 'HASH', name: 'ops_a', keySize: 4, valueSize: 8, maxEntries: 4 });
+    using b = createMap({ type: 'ARRAY', name: 'ops_b', keySize: 4, valueSize: 8, maxEntries: 4 });
+    a.update(u32(1), u64(11));
+    b.update(u32(1), u64(22));
+    const out = new Uint8Array(8);
+    for (let i = 0; i < 3; i++) {
+      expect(readU64(a.lookup(u32(1))!)).toBe(11n);
+      expect(b.lookupInto(u32(1), out)).toBe(true);
+      expect(readU64(out)).toBe(22n);
+    }
+    expect([...a.keys()].map(readU32)).toEqual([1]);
+    expect(readU64(a.lookup(u32(1))!)).toBe(11n);
+    expect(a.delete(u32(1))).toBe(true);
+    expect(a.lookup(u32(1))).toBeUndefined();
+    expect(readU64(b.lookup(u32(1))!)).toBe(22n);
+    // EXIST after ANY on the same map: the flags word must follow.
+    expect(() => a.update(u32(3), u64(3), UpdateFlags.EXIST)).toThrow(/BPF_EXIST/);
+    a.update(u32(3), u64(3));
+    expect(() => a.lookupInto(u32(3), new Uint8Array(4))).toThrow(/output buffer is 4 bytes, expected 8/);
+  });
+
   it('lookupInto reuses the caller buffer', () => {
     using map = createMap({ type: 'ARRAY', valueSize: 8, maxEntries: 2 });
     map.update(u32(1), u64(42));

@@ -3,11 +3,19 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { BpfCmd, MapCreateAttr } from '../../src/kernel/bpf-attr.js';
+import { BpfCmd, MapCreateAttr, MapElemAttr } from '../../src/kernel/bpf-attr.js';
 import { Errno } from '../../src/kernel/errno.js';
 import { encodeStruct, stableBuffer } from '../../src/kernel/layout.js';
 import { native } from '../../src/kernel/native.js';
 import { describeKernel } from './support.js';
+
+/** Write one MapElemAttr field into `attr` in place (the bound buffer must stay the same). */
+function encodeInto(attr: Uint8Array, field: 'map_fd' | 'key' | 'value', v: number | bigint): void {
+  const view = new DataView(attr.buffer, attr.byteOffset);
+  const at = MapElemAttr.offset(field);
+  if (field === 'map_fd') view.setUint32(at, Number(v), true);
+  else view.setBigUint64(at, BigInt(v), true);
+}
 
 describeKernel('native addon', () => {
   it('bpf() returns an fd, and -errno instead of throwing', () => {
@@ -19,6 +27,33 @@ describeKernel('native addon', () => {
     // value_size 0 is invalid for an array
     expect(n.bpf(BpfCmd.MAP_CREATE, encodeStruct(MapCreateAttr, { map_type: 2, key_size: 4, value_size: 0, max_entries: 4 }))).toBe(-Errno.EINVAL);
     expect(n.bpf(9999, stableBuffer(8))).toBe(-Errno.EINVAL);
+  });
+
+  it('bindAttr() calls bpf() with the bound attr as it is at call time', () => {
+    const n = native();
+    const fd = n.bpf(BpfCmd.MAP_CREATE, encodeStruct(MapCreateAttr, { map_type: 2, key_size: 4, value_size: 8, max_entries: 4 }));
+    expect(fd).toBeGreaterThan(2);
+    try {
+      const key = stableBuffer(4);
+      const value = stableBuffer(8);
+      const attr = stableBuffer(MapElemAttr.size);
+      const call = n.bindAttr(attr);
+      const words = (field: 'map_fd' | 'key' | 'value', v: number | bigint) => encodeInto(attr, field, v);
+      words('map_fd', fd);
+      words('key', n.address(key));
+      words('value', n.address(value));
+      new DataView(key.buffer).setUint32(0, 2, true);
+      new DataView(value.buffer).setBigUint64(0, 0x1122334455n, true);
+      expect(call(BpfCmd.MAP_UPDATE_ELEM)).toBe(0);
+      value.fill(0);
+      expect(call(BpfCmd.MAP_LOOKUP_ELEM)).toBe(0);
+      expect(new DataView(value.buffer).getBigUint64(0, true)).toBe(0x1122334455n);
+      new DataView(key.buffer).setUint32(0, 9, true); // out of range for 4 entries
+      expect(call(BpfCmd.MAP_LOOKUP_ELEM)).toBe(-Errno.ENOENT);
+      expect(() => call('x' as never)).toThrow(TypeError);
+    } finally {
+      n.close(fd);
+    }
   });
 
   it('address() points at the buffer bytes and is stable', () => {
