@@ -1,7 +1,8 @@
 /**
  * Attaching a program from its section name, as libbpf's auto-attach does: tracepoints,
  * raw tracepoints, BTF-based tracing (tp_btf, fentry, fexit, fmod_ret, lsm) and uprobes
- * ("uprobe/path:symbol"). Hooks
+ * ("uprobe/path:symbol") and USDT probes ("usdt/path:provider:name", with the object's
+ * `__bpf_usdt_specs` map wired in when it has one, so bpf_usdt_arg() works). Hooks
  * that need a target the section cannot name (a cgroup, a device, a socket) are attached
  * with the functions in attach.ts instead.
  */
@@ -10,8 +11,26 @@ import { AttachType, ProgType } from '../uapi/index.js';
 import { attachIterator } from './iterator.js';
 import { attachRawTracepoint, attachTracepoint, attachTracing } from './attach.js';
 import type { KernelLink } from './link.js';
+import type { KernelMap } from './map.js';
 import type { KernelProgram } from './program.js';
 import { attachUprobe } from './uprobe.js';
+import { attachUsdt, type UsdtLink } from './usdt.js';
+
+/** What auto-attach returns: a bpf_link, or for a USDT probe one link per probe site. */
+export type AutoLink = KernelLink | UsdtLink;
+
+/** The name libbpf's usdt.bpf.h gives its spec map. */
+export const USDT_SPECS_MAP = '__bpf_usdt_specs';
+
+function isUsdt(spec: ProgramSpec): boolean {
+  return spec.type === ProgType.KPROBE && /^usdt(\.s)?\//.test(spec.sectionName);
+}
+
+/** "path:provider:name" split from the right (a path has no colons in libbpf either). */
+function usdtTarget(target: string): { path: string; provider: string; name: string } | undefined {
+  const m = /^([^:]+):([^:]+):([^:]+)$/.exec(target);
+  return m ? { path: m[1]!, provider: m[2]!, name: m[3]! } : undefined;
+}
 
 function isUprobe(spec: ProgramSpec): boolean {
   return spec.type === ProgType.KPROBE && /^u(ret)?probe/.test(spec.sectionName);
@@ -21,15 +40,23 @@ function isUprobe(spec: ProgramSpec): boolean {
 export function canAutoAttach(spec: ProgramSpec): boolean {
   if (!spec.autoAttach || !spec.attachTarget) return false;
   if (isUprobe(spec)) return spec.attachTarget.includes(':');
+  if (isUsdt(spec)) return usdtTarget(spec.attachTarget) !== undefined;
   return spec.type === ProgType.TRACEPOINT || spec.type === ProgType.RAW_TRACEPOINT || spec.type === ProgType.TRACING || spec.type === ProgType.LSM;
 }
 
-/** Attach `program` (loaded from `spec`) where its section name says. @throws Error when it cannot be. */
-export function autoAttach(program: KernelProgram, spec: ProgramSpec): KernelLink {
+/**
+ * Attach `program` (loaded from `spec`) where its section name says. `usdtSpecs`: the
+ * object's `__bpf_usdt_specs` map, for USDT programs. @throws Error when it cannot be.
+ */
+export function autoAttach(program: KernelProgram, spec: ProgramSpec, usdtSpecs?: KernelMap): AutoLink {
   if (!canAutoAttach(spec)) {
     throw new Error(`program ${spec.name} (section ${spec.sectionName}) cannot be attached from its section name: attach it with attachCgroup/attachXdp/... and its target`);
   }
   const target = spec.attachTarget!;
+  if (isUsdt(spec)) {
+    const { path, provider, name } = usdtTarget(target)!;
+    return attachUsdt(program, path, provider, name, usdtSpecs ? { specs: usdtSpecs } : {});
+  }
   if (isUprobe(spec)) {
     // "path:symbol" or "path:symbol+offset"
     const colon = target.lastIndexOf(':');

@@ -11,7 +11,7 @@ import type { Btf } from '../btf/btf.js';
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
 import { MapFlags, MapType, ProgType } from '../uapi/index.js';
 import { attachBtfId, needsAttachBtfId } from './attach-btf.js';
-import { autoAttach, canAutoAttach } from './auto-attach.js';
+import { autoAttach, canAutoAttach, USDT_SPECS_MAP, type AutoLink } from './auto-attach.js';
 import type { KernelLink } from './link.js';
 import { KernelBtf } from './btf-object.js';
 import { possibleCpus } from './cpus.js';
@@ -47,7 +47,7 @@ export class KernelCollection implements Collection {
   readonly programs: ReadonlyMap<string, KernelProgram>;
   readonly #spec: ObjectSpec;
   readonly #owned: Disposable[];
-  readonly #links: KernelLink[] = [];
+  readonly #links: AutoLink[] = [];
 
   constructor(spec: ObjectSpec, maps: Map<string, KernelMap>, programs: Map<string, KernelProgram>, owned: Disposable[]) {
     this.#spec = spec;
@@ -58,13 +58,14 @@ export class KernelCollection implements Collection {
 
   /**
    * Attach program `name` where its section name says (tracepoints, raw tracepoints,
-   * tp_btf/fentry/fexit/lsm). The link belongs to the collection: close() detaches it,
-   * and so does closing the link.
+   * tp_btf/fentry/fexit/lsm, uprobes, and USDT probes, which get the object's
+   * `__bpf_usdt_specs` map when it defines one). The link belongs to the collection:
+   * close() detaches it, and so does closing the link.
    */
-  attach(name: string): KernelLink {
+  attach(name: string): AutoLink {
     const program = this.program(name);
     const spec = this.#spec.programs.find((p) => p.name === name)!;
-    const link = autoAttach(program, spec);
+    const link = autoAttach(program, spec, this.maps.get(USDT_SPECS_MAP));
     this.#links.push(link);
     return link;
   }
@@ -84,8 +85,8 @@ export class KernelCollection implements Collection {
    * Attach every program whose section name says where, and register every
    * `.struct_ops.link` map; returns the links (owned by the collection).
    */
-  attachAll(): KernelLink[] {
-    const links = this.#spec.programs.filter((p) => this.programs.has(p.name) && canAutoAttach(p)).map((p) => this.attach(p.name));
+  attachAll(): AutoLink[] {
+    const links: AutoLink[] = this.#spec.programs.filter((p) => this.programs.has(p.name) && canAutoAttach(p)).map((p) => this.attach(p.name));
     for (const m of this.#spec.maps) {
       if (m.type === MapType.STRUCT_OPS && m.flags & MapFlags.LINK && this.maps.has(m.name)) links.push(this.attachStructOps(m.name));
     }

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
 import { loadCollection, type KernelCollection } from '../../src/kernel/collection.js';
+import type { AutoLink } from '../../src/kernel/auto-attach.js';
 import { BpfError } from '../../src/kernel/errors.js';
+import { KernelLink } from '../../src/kernel/link.js';
 import { LinkType } from '../../src/uapi/index.js';
 import { compileBpf } from '../support/clang.js';
 import { describeKernel, openFdCount, readU64 } from './support.js';
@@ -11,6 +13,14 @@ import { describeKernel, openFdCount, readU64 } from './support.js';
 /** 50 getppid() calls and a few file opens, in a child process. */
 function fire(): void {
   execFileSync('python3', ['-c', 'import os\nfor _ in range(50): os.getppid()\nfor _ in range(5): open("/dev/null").close()']);
+}
+
+/** The links as bpf_links (these fixtures have no USDT probe, whose links are per site). */
+function kernelLinks(links: readonly AutoLink[]): KernelLink[] {
+  return links.map((l) => {
+    if (!(l instanceof KernelLink)) throw new Error(`expected a bpf_link, got ${l.description}`);
+    return l;
+  });
 }
 
 function counts(coll: KernelCollection, names: readonly string[]): Record<string, bigint> {
@@ -23,7 +33,7 @@ describeKernel('auto-attach from section names', () => {
     const before = openFdCount();
     const coll = loadCollection(loadObjectSpec(readFileSync(compileBpf('test/kernel/fixtures/tracing.c'))));
     try {
-      const links = coll.attachAll();
+      const links = kernelLinks(coll.attachAll());
       // tp_btf links are raw tracepoint links in the kernel.
       expect(links.map((l) => l.info().type).sort()).toEqual([LinkType.RAW_TRACEPOINT, LinkType.RAW_TRACEPOINT, LinkType.PERF_EVENT, LinkType.PERF_EVENT].sort());
       fire();
@@ -54,7 +64,7 @@ describeKernel('auto-attach from section names', () => {
       return;
     }
     try {
-      const links = coll.attachAll();
+      const links = kernelLinks(coll.attachAll());
       expect(links.map((l) => l.info().type)).toEqual([LinkType.TRACING, LinkType.TRACING, LinkType.TRACING]);
       fire();
       const fired = counts(coll, names);

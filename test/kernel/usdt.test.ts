@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
 import { loadCollection } from '../../src/kernel/collection.js';
-import { attachUsdt, encodeUsdtSpec, parseUsdtArgs, UsdtArgKind } from '../../src/kernel/usdt.js';
+import { attachUsdt, encodeUsdtSpec, parseUsdtArgs, UsdtArgKind, UsdtLink } from '../../src/kernel/usdt.js';
 import { LinkType } from '../../src/uapi/index.js';
 import { compileHost, vmlinuxDir } from '../elf/host.js';
 import { compileBpf } from '../support/clang.js';
@@ -85,6 +85,28 @@ describeKernel('USDT attach', () => {
     }
     expect(run(2)).toBe('semaphore 0\n');
     expect(readU64(seen.lookup(u32(0))!)).toBe(4n);
+  });
+
+  it('auto-attaches from SEC("usdt/PATH:PROVIDER:NAME") with the spec map wired, and detaches', () => {
+    const spec = loadObjectSpec(
+      readFileSync(compileBpf('test/kernel/fixtures/usdt_auto.c', { flags: [`-I${vmlinuxDir()}`, '-D__TARGET_ARCH_x86', `-DTICKER="${ticker}"`] })),
+    );
+    expect(spec.programs.find((p) => p.name === 'on_tick')?.attachTarget).toBe(`${ticker}:bpfkit:tick`);
+    using coll = loadCollection(spec);
+    const seen = coll.map('usdt_seen');
+    const read = () => [0, 1, 2].map((slot) => readU64(seen.lookup(u32(slot))!));
+    const links = coll.attachAll();
+    try {
+      expect(links).toHaveLength(1);
+      expect(links[0]).toBeInstanceOf(UsdtLink);
+      run(5);
+      // The arguments come through bpf_usdt_arg(): without the spec map they would read 0.
+      expect(read()).toEqual([5n, 5n, 995n]);
+    } finally {
+      for (const link of links) link.close();
+    }
+    run(3);
+    expect(read()).toEqual([5n, 5n, 995n]);
   });
 
   it('spec slots are reused after detach, and an unknown probe is named', () => {
