@@ -1,12 +1,15 @@
 /**
  * What the running kernel supports, probed the way libbpf's libbpf_probes.c does: load a
  * minimal program of each type, create a minimal map of each type, and load a program
- * calling each helper to see whether the verifier knows it for that program type.
+ * calling each helper to see whether the verifier knows it for that program type
+ * (against a real attach target for the types that need one, and "unknown", never
+ * "supported", where this kernel will not load such a program).
  */
 import { ProgramBuilder, R0, R1, R2, R3, R4, R5 } from '../isa/index.js';
 import { helperName, MAX_HELPER_ID } from '../uapi/helpers.js';
 import { AttachType, MapType, ProgType, type MapTypeName, type ProgTypeName } from '../uapi/index.js';
 import { BpfError, VerifierError } from './errors.js';
+import { helperProbeTargets, type HelperProbeTarget } from './helper-probe-targets.js';
 import { createMap, type MapOptions } from './map-create.js';
 import { loadProgram, type ProgramLoadOptions } from './program-load.js';
 import { native } from './native.js';
@@ -115,39 +118,121 @@ function probeStructOpsMaps(): boolean {
   }
 }
 
-/** Can programs of `progType` call helper `helperId`? (libbpf_probe_bpf_helper) */
-export function probeHelper(progType: number | ProgTypeName, helperId: number): boolean {
-  const value = typeof progType === 'number' ? progType : ProgType[progType];
-  const name = (Object.keys(ProgType) as ProgTypeName[]).find((k) => ProgType[k] === value);
+const HELPER_ABSENT = /invalid func|unknown func|program of this type cannot use helper|helper call might sleep|not supported/i;
+
+/** Does a program of `type` calling helper `helperId`, loaded with `extras`, pass the helper check? */
+function helperLoads(type: number, helperId: number, extras: Partial<ProgramLoadOptions>): boolean {
   const insns = new ProgramBuilder().mov64(R1, 0).mov64(R2, 0).mov64(R3, 0).mov64(R4, 0).mov64(R5, 0).call(helperId).mov64(R0, 0).exit().build();
-  const extras = { ...(name ? programExtras[name] : {}), logLevel: 1 };
-  const result = attempt(value, insns, extras);
+  const result = attempt(type, insns, { ...extras, logLevel: 1 });
   if (result.ok) return true;
-  return !/invalid func|unknown func|program of this type cannot use helper|helper call might sleep|not supported/i.test(result.log) && result.log !== '';
+  // Refused later than the helper lookup (its arguments are all 0): the helper exists.
+  return !HELPER_ABSENT.test(result.log) && result.log !== '';
+}
+
+/** Why each target flavour cannot be probed here (undefined: it can), cached per process. */
+const flavourRefusals = new Map<string, string | undefined>();
+
+function flavourRefusal(type: number, target: HelperProbeTarget): string | undefined {
+  const key = `${type}/${target.flavour}`;
+  if (flavourRefusals.has(key)) return flavourRefusals.get(key);
+  let refusal: string | undefined;
+  if ('missing' in target.load) refusal = target.load.missing;
+  else {
+    const base = attempt(type, new ProgramBuilder().mov64(R0, 0).exit().build(), target.load);
+    if (!base.ok) refusal = `the kernel refuses to load a ${target.flavour} program here (${errnoName(base.errno)})`;
+  }
+  flavourRefusals.set(key, refusal);
+  return refusal;
+}
+
+function errnoName(errno: number): string {
+  return errno === 1 ? 'EPERM: lockdown or a sandbox, even as root' : `errno ${errno}`;
+}
+
+function progTypeName(value: number): ProgTypeName | undefined {
+  return (Object.keys(ProgType) as ProgTypeName[]).find((k) => ProgType[k] === value);
+}
+
+/**
+ * Can programs of `progType` call helper `helperId`? (libbpf_probe_bpf_helper.) true or
+ * false when the kernel answered; undefined when it cannot be asked here: tracing, lsm,
+ * ext and struct_ops need a real attach target (helper-probe-targets.ts), and a helper
+ * that no loadable flavour accepts may still belong to a flavour the kernel refuses to
+ * load on this machine (fentry, lsm under lockdown) or that has no target (ext).
+ */
+export function probeHelper(progType: number | ProgTypeName, helperId: number): boolean | undefined {
+  const value = typeof progType === 'number' ? progType : ProgType[progType];
+  const name = progTypeName(value);
+  const targets = name ? helperProbeTargets(name) : undefined;
+  if (!targets) return helperLoads(value, helperId, name ? (programExtras[name] ?? {}) : {});
+  let unanswered = targets.length === 0;
+  for (const target of targets) {
+    if (flavourRefusal(value, target) !== undefined) unanswered = true;
+    else if (helperLoads(value, helperId, target.load as Partial<ProgramLoadOptions>)) return true;
+  }
+  return unanswered ? undefined : false;
+}
+
+/**
+ * Why helpers of `type` are (partly) unknown on this kernel: one line per attach flavour
+ * that cannot be probed; empty when every helper answer is the kernel's own.
+ */
+export function helperProbeGaps(type: ProgTypeName): string[] {
+  const targets = helperProbeTargets(type);
+  if (!targets) return [];
+  if (targets.length === 0) return [`${type.toLowerCase()}: needs another BPF program (with BTF) as its target; not probed`];
+  const value = ProgType[type];
+  return targets.flatMap((t) => {
+    const refusal = flavourRefusal(value, t);
+    return refusal === undefined ? [] : [`${t.flavour}: ${refusal}`];
+  });
 }
 
 export interface KernelFeatures {
   programTypes: Record<string, boolean>;
   mapTypes: Record<string, boolean>;
-  /** Helpers each supported program type may call, by name. */
+  /** Helpers each supported program type may call, by name (as far as the kernel answered). */
   helpers: Record<string, string[]>;
+  /**
+   * Helpers whose availability could not be probed, per program type: a helper no
+   * loadable flavour accepts, when some flavour of the type cannot be loaded here.
+   */
+  helpersUnknown?: Record<string, string[]>;
+  /** Why a program type's helpers are partly or wholly unknown (see helperProbeGaps). */
+  helperGaps?: Record<string, string[]>;
 }
 
-/** Probe everything: program types, map types, and the helpers of every supported program type. */
-export function probeFeatures(options: { helpers?: boolean } = {}): KernelFeatures {
+/**
+ * Probe everything: program types, map types, and the helpers of every supported program
+ * type (or only `helperTypes`; `helpers: false` for none).
+ */
+export function probeFeatures(options: { helpers?: boolean; helperTypes?: readonly ProgTypeName[] } = {}): KernelFeatures {
   const programTypes: Record<string, boolean> = {};
   for (const name of Object.keys(ProgType) as ProgTypeName[]) if (name !== 'UNSPEC') programTypes[name] = probeProgramType(name);
   const mapTypes: Record<string, boolean> = {};
   for (const name of Object.keys(MapType) as MapTypeName[]) if (name !== 'UNSPEC') mapTypes[name] = probeMapType(name);
   const helpers: Record<string, string[]> = {};
+  const helpersUnknown: Record<string, string[]> = {};
+  const helperGaps: Record<string, string[]> = {};
   if (options.helpers !== false) {
-    for (const [name, ok] of Object.entries(programTypes)) {
-      if (!ok || programExtras[name as ProgTypeName]?.attachBtfId !== undefined) continue;
-      const list: string[] = [];
-      for (let id = 1; id <= MAX_HELPER_ID; id++) if (probeHelper(name as ProgTypeName, id)) list.push(helperName(id) ?? `helper ${id}`);
-      helpers[name] = list;
+    for (const [name, ok] of Object.entries(programTypes) as [ProgTypeName, boolean][]) {
+      if (!ok || (options.helperTypes && !options.helperTypes.includes(name))) continue;
+      const gaps = helperProbeGaps(name);
+      const targets = helperProbeTargets(name);
+      if (gaps.length > 0) helperGaps[name] = gaps;
+      // Every flavour refused or untargetable: nothing to say about any helper.
+      if (targets && gaps.length === targets.length + (targets.length === 0 ? 1 : 0)) continue;
+      const known: string[] = [];
+      const unknown: string[] = [];
+      for (let id = 1; id <= MAX_HELPER_ID; id++) {
+        const answer = probeHelper(name, id);
+        const label = helperName(id) ?? `helper ${id}`;
+        if (answer === true) known.push(label);
+        else if (answer === undefined) unknown.push(label);
+      }
+      helpers[name] = known;
+      if (unknown.length > 0) helpersUnknown[name] = unknown;
     }
   }
-  return { programTypes, mapTypes, helpers };
+  return { programTypes, mapTypes, helpers, helpersUnknown, helperGaps };
 }
-
