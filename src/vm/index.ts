@@ -26,3 +26,4 @@ export { TracepointContext, TRACE_ENTRY_SIZE, PERF_MAX_TRACE_SIZE } from './cont
 export { RawTracepointContext, rawTracepointArgs, MAX_RAW_TP_ARGS } from './contexts/raw-tracepoint.js';
 export { KprobeContext, PtRegs, ptRegs, PT_REGS_SIZE, type PtReg } from './contexts/pt-regs.js';
 export { PerfEventContext, PerfEventData, perfEventData, PERF_EVENT_DATA_SIZE, type PerfEventSample, type PerfEventValue } from './contexts/perf-event-data.js';
+export { SharedHashMap } from './maps/shared-hash-map.js';

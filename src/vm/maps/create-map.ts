@@ -5,6 +5,7 @@ import { fail, type MapParams } from './base-map.js';
 import { BloomFilterMap } from './bloom-filter-map.js';
 import { ArrayOfMapsMap, HashOfMapsMap, ProgArrayMap, type FdHost } from './fd-maps.js';
 import { HashMap } from './hash-map.js';
+import { SharedHashMap } from './shared-hash-map.js';
 import { LpmTrieMap } from './lpm-trie-map.js';
 import { PerfEventArrayMap } from './perf-event-array-map.js';
 import { QueueStackMap } from './queue-stack-map.js';
@@ -15,7 +16,10 @@ import type { VmMap } from './vm-map.js';
 /** A map definition: a MapSpec, or just its parameters. */
 export type MapDefinition = MapParams &
   Partial<Pick<MapSpec, 'initialData' | 'mapExtra' | 'readOnly'>> & {
-    /** Array maps only: values in a SharedArrayBuffer (true), or in this existing one. */
+    /**
+     * Array, hash and per-CPU hash maps: keep the map in a SharedArrayBuffer (true), or
+     * attach to the one another worker's map lives in, for use from several workers.
+     */
     shared?: boolean | SharedArrayBuffer;
   };
 
@@ -27,8 +31,11 @@ export function createMap(fd: number, def: MapDefinition, host: FdHost & SocketH
   switch (def.type) {
     case MapType.HASH:
     case MapType.PERCPU_HASH:
+      if (def.shared) return new SharedHashMap(fd, def, host, def.shared);
+      return new HashMap(fd, def, host);
     case MapType.LRU_HASH:
     case MapType.LRU_PERCPU_HASH:
+      if (def.shared) fail('EINVAL', `map ${def.name}: LRU hash maps cannot be shared between workers yet`);
       return new HashMap(fd, def, host);
     case MapType.ARRAY:
     case MapType.PERCPU_ARRAY:
