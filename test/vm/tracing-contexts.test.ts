@@ -62,6 +62,15 @@ describe('tracepoint context (the event record)', () => {
     rt.unload(writer);
   });
 
+  it('is kernel memory to bpf_probe_read_kernel, common fields included', () => {
+    // probe_read_kernel(fp-8, 4, ctx + 4): common_pid, which a direct load may not read.
+    const p = new ProgramBuilder().mov64(R3, reg(R1)).alu64('add', R3, 4).mov64(R1, reg(R10)).alu64('add', R1, -8).mov64(R2, 4).call(113)
+      .load(4, R0, R10, -8).exit().build();
+    const prog = rt.load('probe', ProgType.TRACEPOINT, p);
+    expect(runOnContext(rt, prog, record)).toBe(1234n);
+    rt.unload(prog);
+  });
+
   it('has no test run, as in the kernel', () => {
     const prog = rt.load('tp', ProgType.TRACEPOINT, loadField(4, 8));
     expect(() => testRunProgram(rt, prog, { ctx: record })).toThrow(/ENOTSUPP/);

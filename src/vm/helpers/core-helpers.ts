@@ -1,3 +1,4 @@
+import { ReadOnlyByteContext } from '../contexts/read-only-bytes.js';
 import { Errno } from '../errors.js';
 import { countTailCall, type Machine } from '../interpreter.js';
 import { ProgArrayMap } from '../maps/fd-maps.js';
@@ -56,11 +57,13 @@ export const spinLock: HelperFn = (m) => {
 };
 
 function findProbe(m: Machine, addr: bigint, size: number, user: boolean): Uint8Array | undefined {
-  // Addresses in the vm's own regions are readable too (a program may probe its own pointers).
+  // Addresses in the vm's own regions are readable too (a program may probe its own
+  // pointers), and so are tracing contexts, which are kernel memory the program's direct
+  // loads are merely restricted in (a tracepoint's common fields, say).
   const lo = Number(addr & 0xffffffffn) | 0;
   const hi = Number(addr >> 32n) | 0;
   const r = m.memory.regionOf(hi);
-  if (r !== undefined && r.context === null) {
+  if (r !== undefined && (r.context === null || r.context instanceof ReadOnlyByteContext)) {
     const o = (lo >>> 0) - 0x1000_0000;
     if (o >= 0 && o + size <= r.size) return r.bytes.subarray(o, o + size);
     if (o >= 0 && o < r.size && size < 0) return r.bytes.subarray(o);
