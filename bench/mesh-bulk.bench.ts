@@ -64,6 +64,9 @@ function bulk(c: Contender, port: number): number {
   }
 }
 
+// PERF=DIR keeps the profiles there (perf-CONTENDER.data) for `perf report`.
+const perfDir = process.env.PERF && process.env.PERF !== '1' ? process.env.PERF : build;
+
 try {
   agent = await MeshAgent.start({ cgroup: meshCgroup.path, pinRoot, acceptFaults: ['splice'], log: (l) => console.log(`mesh: ${l}`) });
   const base = 30000 + (process.pid % 20000);
@@ -81,13 +84,13 @@ try {
     for (const c of order) {
       const before = agent.maps.counters();
       // PERF=1: a cpu-clock profile (no PMU here) of the contender's cgroup during its first sample.
-      const perf = process.env.PERF && r === 0 ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-a', '-G', cgroupOf(c).path.split('/').pop()!, '-g', '-o', join(build, `perf-${c}.data`)], { stdio: 'ignore' }) : undefined;
+      const perf = process.env.PERF && r === 0 ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-a', '-G', cgroupOf(c).path.split('/').pop()!, '-g', '-o', join(perfDir, `perf-${c}.data`)], { stdio: 'ignore' }) : undefined;
       if (perf) await new Promise((res) => setTimeout(res, 500));
       samples[c].push(bulk(c, ports[c]));
       if (perf) {
         perf.kill('SIGINT');
         await new Promise((res) => perf.once('exit', res));
-        const report = spawnSync('perf', ['report', '-i', join(build, `perf-${c}.data`), '--no-children', '--sort', 'sym', '--stdio', '-g', 'none', '--percent-limit', process.env.PERF_LIMIT ?? '1'], { encoding: 'utf8' });
+        const report = spawnSync('perf', ['report', '-i', join(perfDir, `perf-${c}.data`), '--no-children', '--sort', 'sym', '--stdio', '-g', 'none', '--percent-limit', process.env.PERF_LIMIT ?? '1'], { encoding: 'utf8' });
         console.log(`--- perf (${c}) ---\n${report.stdout.split('\n').filter((l) => /%/.test(l)).join('\n')}`);
       }
       const after = agent.maps.counters();
