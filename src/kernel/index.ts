@@ -35,8 +35,8 @@ export {
 } from './attach.js';
 export { openPerfEvent, PerfType, PerfSoftware, type PerfEventOptions } from './perf-event.js';
 export { tracepointId, tracefsRoot } from './tracefs.js';
-export { autoAttach, canAutoAttach } from './auto-attach.js';
-export { probeFeatures, probeHelper, probeMapType, probeProgramType, minimalMapOptions, type KernelFeatures } from './features.js';
+export { autoAttach, canAutoAttach, USDT_SPECS_MAP, type AutoLink } from './auto-attach.js';
+export { probeFeatures, probeHelper, helperProbeGaps, probeMapType, probeProgramType, minimalMapOptions, type KernelFeatures } from './features.js';
 export { PerfEventArrayReader, type PerfReaderOptions } from './perf-reader.js';
 export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe.js';
 export { listPrograms, listMaps, listLinks, programSummary, mapSummary, xlatedInstructions, type ProgramSummary, type MapSummary, type LinkSummary } from './inventory.js';
