@@ -69,8 +69,8 @@ export async function kernelConformanceBackend(mode: KernelConformanceMode = 'sy
           data.set(mem);
           retval = prog.testRun({ data, repeat: 1 }).retval;
         } else {
-          // The syscall test run takes no data, no ctx out and repeat 0 (anything else is EINVAL).
-          retval = prog.testRun(mem.length > 0 ? { ctx: mem, ctxSizeOut: 0, repeat: 0 } : { repeat: 0 }).retval;
+          // A syscall program runs on its ctx alone: the test's memory.
+          retval = prog.testRun(mem.length > 0 ? { ctx: mem } : {}).retval;
         }
         return { kind: 'returned', r0: BigInt(retval >>> 0), bits: 32 };
       } catch (e) {

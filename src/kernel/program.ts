@@ -3,7 +3,7 @@
  * its kernel info.
  */
 import type { BpfProgram, TestRunOptions, TestRunResult } from '../api/types.js';
-import { progTypeName } from '../uapi/index.js';
+import { ProgType, progTypeName } from '../uapi/index.js';
 import { BpfCmd, ProgTestRunAttr } from './bpf-attr.js';
 import { ProgInfoLayout } from './bpf-info.js';
 import { Errno } from './errno.js';
@@ -95,8 +95,14 @@ export class KernelProgram implements BpfProgram {
   /**
    * Run the program once (or `repeat` times) on `data`/`ctx` with BPF_PROG_TEST_RUN.
    * Returns r0, the data and context after the run, and the mean duration.
+   *
+   * Raw tracepoint and syscall programs run once on `ctx` alone: their kernel test
+   * runners refuse a repeat count and a ctx-out buffer (EINVAL), so none is sent unless
+   * the caller asks; a syscall program's ctx is copied back into ctx-in, and returned.
    */
   testRun(options: TestRunOptions = {}): TestRunResult {
+    const runsOnceOnCtx = this.type === ProgType.RAW_TRACEPOINT || this.type === ProgType.RAW_TRACEPOINT_WRITABLE || this.type === ProgType.SYSCALL;
+    if (runsOnceOnCtx) options = { repeat: 0, ctxSizeOut: 0, ...options };
     const data = options.data ?? new Uint8Array(0);
     const dataIn = stableBuffer(Math.max(data.length, 1));
     dataIn.set(data);
@@ -146,6 +152,7 @@ export class KernelProgram implements BpfProgram {
       durationNs: readField(ProgTestRunAttr, attr, 'duration'),
     };
     if (ctxOut) result.ctx = ctxOut.slice(0, ctxLength);
+    else if (this.type === ProgType.SYSCALL && ctxIn && options.ctx) result.ctx = ctxIn.slice(0, options.ctx.length);
     return result;
   }
 

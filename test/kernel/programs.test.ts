@@ -44,6 +44,20 @@ describeKernel('programs', () => {
     expect(info.tag).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('runs raw tracepoint and syscall programs on their ctx alone (their test runners refuse repeat and ctx-out)', () => {
+    // r0 = args[1] + 40
+    const rawTp = new ProgramBuilder().load(8, R0, R1, 8).alu64('add', R0, 40).exit().build();
+    using tp = KernelProgram.load({ type: 'RAW_TRACEPOINT', name: 'raw_tp', instructions: rawTp });
+    const args = new Uint8Array(new BigUint64Array([7n, 2n]).buffer);
+    expect(tp.testRun({ ctx: args }).retval).toBe(42);
+    // A syscall program writes its ctx; the kernel copies it back and testRun returns it.
+    const sys = new ProgramBuilder().store(4, R1, 0, 99).mov64(R0, 5).exit().build();
+    using syscall = KernelProgram.load({ type: 'SYSCALL', name: 'sys', instructions: sys, flags: 1 << 4 /* BPF_F_SLEEPABLE */ });
+    const result = syscall.testRun({ ctx: new Uint8Array(8) });
+    expect(result.retval).toBe(5);
+    expect(result.ctx && new Uint32Array(result.ctx.buffer, result.ctx.byteOffset, 1)[0]).toBe(99);
+  });
+
   it('uses a map through a map fd relocation', () => {
     using counts = createMap({ type: 'ARRAY', valueSize: 8, maxEntries: 1 });
     using prog = KernelProgram.load({ type: 'XDP', name: 'count', instructions: counterProgram(counts.fd) });
