@@ -1,4 +1,6 @@
 import type { BpfProgram, Collection, TestRunOptions, TestRunResult } from '../api/types.js';
+import { Btf } from '../btf/btf.js';
+import { applyCoreRelocations, CoreTarget } from '../btf/core/apply.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
 import type { Instruction } from '../isa/instruction.js';
 import { OP_LDDW, PseudoLd } from '../isa/opcodes.js';
@@ -49,6 +51,13 @@ export class VmProgram implements BpfProgram {
 export interface VmCollectionOptions extends VmRuntimeOptions {
   /** Load into this runtime (to share maps between collections); default a new one. */
   runtime?: VmRuntime;
+  /**
+   * The kernel BTF to resolve CO-RE relocations against (e.g. /sys/kernel/btf/vmlinux),
+   * patched as libbpf would. Without it, CO-RE instructions keep the object's local
+   * offsets. Pair it with `kernelSocketLayout: kernelSocketLayout(btf)` so the simulated
+   * kernel sockets use the same offsets the relocated programs read.
+   */
+  coreTarget?: Btf | Uint8Array | CoreTarget;
 }
 
 /** An ObjectSpec loaded into the vm: the vm's {@link Collection}. */
@@ -99,8 +108,10 @@ export function createVmCollection(spec: ObjectSpec, options: VmCollectionOption
   const maps = new Map<string, VmMap>();
   for (const ms of spec.maps) maps.set(ms.name, rt.createMap(mapDefinition(ms)));
   const programs = new Map<string, VmProgram>();
+  const localBtf = options.coreTarget !== undefined && spec.btfData !== undefined ? Btf.parse(spec.btfData, { endian: spec.endian }) : undefined;
+  const core = options.coreTarget instanceof CoreTarget || options.coreTarget === undefined ? options.coreTarget : new CoreTarget(options.coreTarget instanceof Btf ? options.coreTarget : Btf.parse(options.coreTarget));
   for (const ps of spec.programs) {
-    const insns = relocate(ps, maps);
+    const insns = relocate(core !== undefined ? relocateCore(ps, localBtf, core) : ps, maps);
     programs.set(ps.name, new VmProgram(rt, rt.load(ps.name, ps.type, insns)));
   }
   for (const ms of spec.maps) {
@@ -115,6 +126,16 @@ export function createVmCollection(spec: ObjectSpec, options: VmCollectionOption
     }
   }
   return new VmCollection(rt, maps, programs);
+}
+
+/** The program with its CO-RE relocations applied against `target` (libbpf's rules, src/btf/core). */
+function relocateCore(ps: ProgramSpec, localBtf: Btf | undefined, target: CoreTarget): ProgramSpec {
+  if (ps.coreRelocations.length === 0) return ps;
+  if (localBtf === undefined) throw new VmLoadError(`program ${ps.name} has CO-RE relocations but the object has no BTF`);
+  const { insns, results } = applyCoreRelocations(ps.instructions, ps.coreRelocations, localBtf, target);
+  const failed = results.filter((r) => r.status === 'failed');
+  if (failed.length > 0) throw new VmLoadError(`program ${ps.name}: CO-RE relocation failed: ${failed.map((r) => `${r.kindName} ${r.local}: ${r.error}`).join('; ')}`, failed[0]!.slot);
+  return { ...ps, instructions: insns };
 }
 
 function mapDefinition(ms: MapSpec) {

@@ -19,6 +19,7 @@ export { RecordQueue } from './maps/record-queue.js';
 export { runConformanceTest, vmConformanceBackend, summaryLine, refusedLine, type ConformanceBackend, type ConformanceResult, type BackendOutcome, type RefusalCategory } from './conformance.js';
 export { SocketSimulation, type SendResult } from './sockets/socket-simulation.js';
 export { SimSocket, TcpState, AF_INET, AF_INET6, type SimSocketOptions } from './sockets/sim-socket.js';
+export { KernelSocket, kernelSocketLayout, LOCAL_MESH_LAYOUT, type KernelSocketLayout } from './sockets/kernel-socket.js';
 export { SockOpsOp } from './contexts/sock-ops.js';
 export { testRunProgram, runOnContext } from './test-run.js';
 export type { RunOnContextOptions } from './test-run.js';

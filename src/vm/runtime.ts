@@ -7,6 +7,7 @@ import { Machine } from './interpreter.js';
 import { createMap, type MapDefinition } from './maps/create-map.js';
 import type { FdHost } from './maps/fd-maps.js';
 import type { SocketHost } from './maps/sock-maps.js';
+import { KernelSocket, LOCAL_MESH_LAYOUT, type KernelSocketLayout } from './sockets/kernel-socket.js';
 import { SimSocket, type SimSocketOptions } from './sockets/sim-socket.js';
 import type { VmMap } from './maps/vm-map.js';
 import { AddressSpace, Region, type Pointer, type RegionKind } from './memory.js';
@@ -17,6 +18,12 @@ export interface VmRuntimeOptions {
   environment?: Partial<VmEnvironment>;
   /** How programs run: 'interpreter' (default) or 'js' (compiled to JavaScript where eligible). */
   tier?: 'interpreter' | 'js';
+  /**
+   * Field offsets of the simulated kernel sockets (tcp_sock, sk_psock) that
+   * bpf_skc_to_tcp_sock exposes; use the layout of the BTF CO-RE relocated against
+   * (default: bpf/mesh's unrelocated local views).
+   */
+  kernelSocketLayout?: KernelSocketLayout;
 }
 
 export interface LoadOptions {
@@ -40,12 +47,15 @@ export class VmRuntime implements FdHost, SocketHost {
   private readonly valueRegions = new WeakMap<Uint8Array, Region>();
   private nextFd = 3;
   private readonly sockets = new Map<number, SimSocket>();
+  private readonly kernelSockets = new Map<SimSocket, KernelSocket>();
+  readonly kernelSocketLayout: KernelSocketLayout;
 
   constructor(options: VmRuntimeOptions = {}) {
     this.env = defaultEnvironment(options.environment);
     this.machine = new Machine(this.memory);
     this.machine.runtime = this;
     this.machine.tier = options.tier ?? 'interpreter';
+    this.kernelSocketLayout = options.kernelSocketLayout ?? LOCAL_MESH_LAYOUT;
   }
 
   /** Virtual CPUs. */
@@ -85,6 +95,14 @@ export class VmRuntime implements FdHost, SocketHost {
     const s = new SimSocket(this.allocateFd(), options);
     this.sockets.set(s.fd, s);
     return s;
+  }
+
+  /** The simulated kernel memory of a socket (made on first use), synced with its state. */
+  kernelSocket(socket: SimSocket): KernelSocket {
+    let k = this.kernelSockets.get(socket);
+    if (k === undefined) this.kernelSockets.set(socket, (k = new KernelSocket(this.memory, this.kernelSocketLayout, socket)));
+    else k.sync();
+    return k;
   }
 
   socketByFd(fd: number): SimSocket | undefined {

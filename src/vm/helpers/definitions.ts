@@ -4,7 +4,7 @@ import type { HelperFn } from './helper.js';
 import { forEachMapElem, mapDeleteElem, mapLookupElem, mapPeekElem, mapPopElem, mapPushElem, mapUpdateElem } from './map-helpers.js';
 import { csumDiff, l3CsumReplace, l4CsumReplace, redirect, skbLoadBytes, skbStoreBytes, xdpAdjustHead, xdpAdjustMeta, xdpAdjustTail } from './net-helpers.js';
 import { perfEventOutput, ringbufDiscard, ringbufOutput, ringbufQuery, ringbufReserve, ringbufSubmit } from './ringbuf-helpers.js';
-import { getSocketCookie, msgBytesNoop, msgRedirectHash, msgRedirectMap, skStorageDelete, skStorageGet, sockMapUpdate, sockOpsCbFlagsSet } from './sock-helpers.js';
+import { getSocketCookie, msgBytesNoop, msgRedirectHash, msgRedirectMap, skStorageDelete, skStorageGet, sockMapUpdate, sockOpsCbFlagsSet, skcToTcpSock } from './sock-helpers.js';
 import { tracePrintk } from './trace-printk.js';
 import { perfProgReadValue } from './tracing-helpers.js';
 
@@ -93,6 +93,7 @@ export const HELPER_DEFINITIONS: readonly HelperDefinition[] = [
   def(132, 'ringbuf_submit', ringbufSubmit, 'all'),
   def(133, 'ringbuf_discard', ringbufDiscard, 'all'),
   def(134, 'ringbuf_query', ringbufQuery, 'all'),
+  def(137, 'skc_to_tcp_sock', skcToTcpSock, [...SOCKET_TYPES, ...TRACING]),
   def(160, 'ktime_get_coarse_ns', ktimeGetNs, 'all'),
   def(164, 'for_each_map_elem', forEachMapElem, 'all'),
   def(181, 'loop', loop, 'all'),

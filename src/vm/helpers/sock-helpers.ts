@@ -84,3 +84,15 @@ export const skStorageDelete: HelperFn = (m) => {
   const s = socketOf(m, 2);
   m.retNumber(s === undefined ? -Errno.ENOENT : map.drop(s));
 };
+
+/**
+ * bpf_skc_to_tcp_sock(sk): a BTF pointer to the socket's simulated `struct tcp_sock`
+ * (see KernelSocket), NULL when the argument is not a socket. Every simulated socket is
+ * a full TCP socket.
+ */
+export const skcToTcpSock: HelperFn = (m) => {
+  const s = socketOf(m, 1);
+  if (s === undefined) return m.ret(0, 0);
+  const p = m.runtime.kernelSocket(s).tcpSockPointer;
+  m.ret(p.lo, p.hi);
+};

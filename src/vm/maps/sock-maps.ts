@@ -44,6 +44,10 @@ export class SockMapMap extends BaseMap {
     if ((flags & 3) === 1 && exists) return -Errno.EEXIST;
     if ((flags & 3) === 2 && !exists) return -Errno.ENOENT;
     if (!exists && !this.isArray && this.table.size >= this.maxEntries) return -Errno.E2BIG;
+    // Reference counts decide whether the socket keeps its psock (see SimSocket.sockMaps).
+    const old = this.table.get(k)?.socket;
+    if (old !== undefined) old.sockMaps--;
+    socket.sockMaps++;
     this.table.set(k, { key: key.slice(), socket });
     return 0;
   }
@@ -70,7 +74,12 @@ export class SockMapMap extends BaseMap {
   }
 
   deleteElem(key: Uint8Array): number {
-    return this.table.delete(keyString(key)) ? 0 : -Errno.ENOENT;
+    const k = keyString(key);
+    const entry = this.table.get(k);
+    if (entry === undefined) return -Errno.ENOENT;
+    entry.socket.sockMaps--;
+    this.table.delete(k);
+    return 0;
   }
 
   nextKey(key?: Uint8Array): Uint8Array | undefined {

@@ -67,6 +67,14 @@ export class SimSocket {
   readonly received: Uint8Array[] = [];
   /** The connection's other end, when the simulation connected one. */
   peer: SimSocket | undefined;
+  /** How many sockmap/sockhash entries hold it: the kernel gives it a psock while any do. */
+  sockMaps = 0;
+  /** sk_rcvbuf, as the simulated kernel socket reports it. */
+  rcvbuf = 131072;
+  /** An MPTCP subflow (tcp_sock.is_mptcp)? */
+  mptcp = false;
+  /** Redirected bytes on its ingress queue not yet read (the psock's msg_tot_len). */
+  unreadRedirected = 0;
 
   constructor(
     /** Its "fd" in the runtime (what sockmap updates from user space take). */

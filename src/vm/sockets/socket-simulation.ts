@@ -47,26 +47,35 @@ export class SocketSimulation {
     }
   }
 
-  /** Open a connection between two endpoints: both sockets, peered, with sockops run for each. */
-  connect(client: { ip: string; port: number }, server: { ip: string; port: number }): { client: SimSocket; server: SimSocket } {
+  /**
+   * Open a connection between two endpoints: both sockets, peered, with sockops run for
+   * each. Each end's initial sequence number is random (from the environment), as the
+   * kernel's are, so programs that pair sockets by handshake sequence numbers see
+   * distinct connections. `passive: false` leaves out the server's
+   * PASSIVE_ESTABLISHED callback: a server outside the programs' cgroup or on another host.
+   */
+  connect(client: { ip: string; port: number }, server: { ip: string; port: number }, options: { passive?: boolean } = {}): { client: SimSocket; server: SimSocket } {
     const c = this.runtime.createSocket({ localIp: client.ip, localPort: client.port, remoteIp: server.ip, remotePort: server.port });
     const s = this.runtime.createSocket({ localIp: server.ip, localPort: server.port, remoteIp: client.ip, remotePort: client.port });
     c.peer = s;
     s.peer = c;
+    // After the handshake each side's next sequence number is its ISN + 1 (the SYN).
+    c.sndNxt = (this.runtime.env.randomU32() + 1) >>> 0;
+    s.sndNxt = (this.runtime.env.randomU32() + 1) >>> 0;
     c.rcvNxt = s.sndNxt;
     s.rcvNxt = c.sndNxt;
     this.runSockOps(c, SockOpsOp.TCP_CONNECT_CB);
     this.runSockOps(c, SockOpsOp.ACTIVE_ESTABLISHED_CB);
-    this.runSockOps(s, SockOpsOp.PASSIVE_ESTABLISHED_CB);
+    if (options.passive !== false) this.runSockOps(s, SockOpsOp.PASSIVE_ESTABLISHED_CB);
     return { client: c, server: s };
   }
 
   /** sendmsg on `socket`: the sk_msg verdict decides where the bytes go. */
   send(socket: SimSocket, data: Uint8Array): SendResult {
     const normal = (): SendResult => {
-      socket.sndNxt += data.length;
+      socket.sndNxt = (socket.sndNxt + data.length) >>> 0;
       if (socket.peer) {
-        socket.peer.rcvNxt += data.length;
+        socket.peer.rcvNxt = (socket.peer.rcvNxt + data.length) >>> 0;
         socket.peer.received.push(data.slice());
       }
       return { verdict: 'pass', redirected: false, retval: 1, ...(socket.peer ? { deliveredTo: socket.peer } : {}) };
@@ -84,10 +93,23 @@ export class SocketSimulation {
       // Ingress: onto the target's own receive queue; egress: out of the target, to its peer.
       const to = redirect.ingress ? redirect.socket : redirect.socket.peer;
       to?.received.push(ctx.message.slice());
+      if (to !== undefined && redirect.ingress) {
+        // Ingress redirects queue on the target's psock until it reads them (msg_tot_len).
+        to.unreadRedirected += ctx.message.length;
+        this.runtime.kernelSocket(to).sync();
+      }
       return { verdict: 'pass', redirected: true, retval, ...(to ? { deliveredTo: to } : {}) };
     } finally {
       ctx.release(mem);
     }
+  }
+
+  /** recvmsg on `socket`: everything delivered so far, leaving its queues (and psock) empty. */
+  read(socket: SimSocket): Uint8Array[] {
+    const out = socket.received.splice(0);
+    socket.unreadRedirected = 0;
+    this.runtime.kernelSocket(socket).sync();
+    return out;
   }
 
   /**

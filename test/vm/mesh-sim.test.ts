@@ -1,0 +1,228 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Btf } from '../../src/btf/btf.js';
+import { loadObjectSpec } from '../../src/elf/load-object.js';
+import { decodeConn, MESH_STATS, MeshConnStatsLayout, type MeshConn, type MeshStatName } from '../../src/mesh/layout.js';
+import { defaultPolicy, encodeConfig } from '../../src/mesh/policy.js';
+import { createVmCollection, type VmCollection } from '../../src/vm/collection.js';
+import { kernelSocketLayout, LOCAL_MESH_LAYOUT, type KernelSocketLayout } from '../../src/vm/sockets/kernel-socket.js';
+import { SockOpsOp } from '../../src/vm/contexts/sock-ops.js';
+import { SocketSimulation } from '../../src/vm/sockets/socket-simulation.js';
+
+/**
+ * bpf/mesh's committed object, run in the vm over simulated connections: sockops pairs
+ * the two ends of a local connection by their handshake sequence numbers, sk_msg
+ * redirects each send to the peer (reading the peer's psock backlog through
+ * bpf_probe_read_kernel), and policy changes or an unpaired client fall back to TCP.
+ */
+const VMLINUX = '/sys/kernel/btf/vmlinux';
+const MESH_O = 'bpf/mesh/mesh.o';
+
+const u32 = (v: number) => new Uint8Array(new Uint32Array([v]).buffer);
+const u64 = (v: bigint) => new Uint8Array(new BigUint64Array([v]).buffer);
+
+/** Sum a per-CPU value (CPUs' values one after another, each rounded up to 8 bytes). */
+function sumPerCpu(value: Uint8Array, size: number, offset: number): bigint {
+  const v = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const stride = (size + 7) & ~7;
+  let sum = 0n;
+  for (let at = 0; at + stride <= value.length; at += stride) sum += v.getBigUint64(at + offset, true);
+  return sum;
+}
+
+interface Mesh {
+  coll: VmCollection;
+  sim: SocketSimulation;
+  stat(name: MeshStatName): bigint;
+  conn(cookie: bigint): MeshConn | undefined;
+  connStats(cookie: bigint): { redirectedBytes: bigint; passedBytes: bigint } | undefined;
+  setPolicy(enabled: boolean, generation: number): void;
+}
+
+type Setup = { name: string; options: () => { coreTarget?: Btf; kernelSocketLayout: KernelSocketLayout } };
+
+const setups: Setup[] = [
+  // Unrelocated: the object's own `___mesh` views, which the vm's default layout mirrors.
+  { name: 'local views (no CO-RE)', options: () => ({ kernelSocketLayout: LOCAL_MESH_LAYOUT }) },
+];
+let vmlinux: Btf | undefined;
+if (existsSync(VMLINUX)) {
+  setups.push({
+    name: 'CO-RE relocated against this kernel',
+    options: () => {
+      vmlinux ??= Btf.parse(readFileSync(VMLINUX));
+      return { coreTarget: vmlinux, kernelSocketLayout: kernelSocketLayout(vmlinux) };
+    },
+  });
+}
+
+function loadMesh(options: ReturnType<Setup['options']>): Mesh {
+  let seed = 0x12345678;
+  // Deterministic ISNs: xorshift, so connections get distinct, reproducible sequence numbers.
+  const randomU32 = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
+  const coll = createVmCollection(loadObjectSpec(readFileSync(MESH_O)), { ...options, environment: { randomU32 } });
+  const sim = new SocketSimulation(coll.runtime, coll.program('mesh_sockops').loaded, coll.program('mesh_redirect').loaded);
+  const mesh: Mesh = {
+    coll,
+    sim,
+    stat: (name) => sumPerCpu(coll.map('mesh_stats').lookup(u32(MESH_STATS.indexOf(name)))!, 8, 0),
+    conn: (cookie) => {
+      const v = coll.map('mesh_conns').lookup(u64(cookie));
+      return v === undefined ? undefined : decodeConn(cookie, v);
+    },
+    connStats: (cookie) => {
+      const v = coll.map('mesh_conn_stats').lookup(u64(cookie));
+      if (v === undefined) return undefined;
+      const L = MeshConnStatsLayout;
+      return { redirectedBytes: sumPerCpu(v, L.size, L.redirectedBytes), passedBytes: sumPerCpu(v, L.size, L.passedBytes) };
+    },
+    setPolicy: (enabled, generation) => coll.map('mesh_config').update(u32(0), encodeConfig({ ...defaultPolicy(), enabled }, generation)),
+  };
+  mesh.setPolicy(true, 1);
+  return mesh;
+}
+
+const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+describe.each(setups)('bpf/mesh in the vm: $name', ({ options }) => {
+  it('pairs a local client and server and redirects every send to the peer', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    const { client, server } = m.sim.connect({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 8080 });
+    const c = m.conn(client.cookie);
+    const s = m.conn(server.cookie);
+    expect(c).toMatchObject({ role: 'client', state: 'redirect', peerCookie: server.cookie, local: '10.0.0.1', localPort: 40000, remote: '10.0.0.2', remotePort: 8080, allowed: true });
+    expect(s).toMatchObject({ role: 'server', state: 'redirect', peerCookie: client.cookie, local: '10.0.0.2', localPort: 8080, remotePort: 40000, allowed: true });
+    expect(m.stat('paired')).toBe(1n);
+    expect(m.stat('inserted')).toBe(2n);
+    expect([...m.coll.map('mesh_socks').keys()].length).toBe(2);
+    // The pending entry is consumed by the pairing.
+    expect([...m.coll.map('mesh_pending').keys()]).toEqual([]);
+
+    const sent = [bytes(100, 1), bytes(1000, 2), bytes(7, 3)];
+    for (const msg of sent) {
+      const r = m.sim.send(client, msg);
+      expect(r).toMatchObject({ verdict: 'pass', redirected: true });
+      expect(r.deliveredTo).toBe(server);
+    }
+    const reply = bytes(50, 9);
+    expect(m.sim.send(server, reply)).toMatchObject({ verdict: 'pass', redirected: true, deliveredTo: client });
+    expect(m.sim.read(server)).toEqual(sent);
+    expect(m.sim.read(client)).toEqual([reply]);
+    expect(m.stat('redirected_bytes')).toBe(1107n + 50n);
+    expect(m.stat('redirected_msgs')).toBe(4n);
+    expect(m.stat('passed_msgs')).toBe(0n);
+    expect(m.connStats(client.cookie)).toEqual({ redirectedBytes: 1107n, passedBytes: 0n });
+    expect(m.connStats(server.cookie)).toEqual({ redirectedBytes: 50n, passedBytes: 0n });
+  });
+
+  it('records each socket psock, and falls back to TCP when the peer stops reading', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    const { client, server } = m.sim.connect({ ip: '10.0.0.1', port: 40001 }, { ip: '10.0.0.2', port: 8080 });
+    const psockOf = (cookie: bigint) => {
+      const v = new DataView(m.coll.map('mesh_conns').lookup(u64(cookie))!.buffer);
+      return { own: v.getBigUint64(72, true), peer: v.getBigUint64(80, true) };
+    };
+    const cp = psockOf(client.cookie);
+    const sp = psockOf(server.cookie);
+    // sk_user_data gave each socket's psock address; the pairing crossed them over.
+    expect(cp.own).not.toBe(0n);
+    expect(sp.own).not.toBe(0n);
+    expect(cp.own).not.toBe(sp.own);
+    expect(cp.peer).toBe(sp.own);
+    expect(sp.peer).toBe(cp.own);
+    // The server never reads: its psock's msg_tot_len grows until the next send would
+    // pass MESH_MIN_BACKLOG (4 MiB; the simulated sk_rcvbuf is smaller), then TCP takes over.
+    const chunk = bytes(1 << 20, 5);
+    for (let i = 0; i < 4; i++) expect(m.sim.send(client, chunk).redirected).toBe(true);
+    const over = m.sim.send(client, bytes(1, 6));
+    expect(over).toMatchObject({ verdict: 'pass', redirected: false, deliveredTo: server });
+    expect(m.conn(client.cookie)?.state).toBe('tcp');
+    expect(m.stat('fallbacks')).toBe(1n);
+  });
+
+  it('disabling the policy moves the next send to TCP for good', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    const { client, server } = m.sim.connect({ ip: '10.0.0.1', port: 40002 }, { ip: '10.0.0.2', port: 8080 });
+    expect(m.sim.send(client, bytes(10, 1)).redirected).toBe(true);
+    m.setPolicy(false, 2);
+    const after = m.sim.send(client, bytes(20, 2));
+    expect(after).toMatchObject({ verdict: 'pass', redirected: false, deliveredTo: server });
+    expect(m.conn(client.cookie)).toMatchObject({ state: 'tcp', allowed: false });
+    // Re-enabling does not switch back: bytes on the TCP path must not be overtaken.
+    m.setPolicy(true, 3);
+    expect(m.sim.send(client, bytes(30, 3)).redirected).toBe(false);
+    expect(m.stat('fallbacks')).toBe(1n);
+    expect(m.stat('redirected_bytes')).toBe(10n);
+    expect(m.stat('passed_bytes')).toBe(50n);
+    expect(m.connStats(client.cookie)).toEqual({ redirectedBytes: 10n, passedBytes: 50n });
+    // The server's record has not sent since, so it still holds the old verdict.
+    expect(m.conn(server.cookie)).toMatchObject({ state: 'redirect' });
+  });
+
+  it('a client whose server never reaches PASSIVE_ESTABLISHED stays pending; its sends pass', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    const { client, server } = m.sim.connect({ ip: '10.0.0.1', port: 40003 }, { ip: '10.0.0.9', port: 443 }, { passive: false });
+    expect(m.conn(client.cookie)).toMatchObject({ role: 'client', state: 'pending', peerCookie: 0n });
+    expect(m.conn(server.cookie)).toBeUndefined();
+    expect([...m.coll.map('mesh_pending').entries()].map(([, v]) => new DataView(v.buffer).getBigUint64(0, true))).toEqual([client.cookie]);
+    expect(m.stat('paired')).toBe(0n);
+    const r = m.sim.send(client, bytes(64, 7));
+    expect(r).toMatchObject({ verdict: 'pass', redirected: false, deliveredTo: server });
+    // Unpaired at its first byte: the connection is on the normal path from then on.
+    expect(m.conn(client.cookie)).toMatchObject({ state: 'tcp', peerCookie: 0n });
+    expect(m.sim.send(client, bytes(8, 8)).redirected).toBe(false);
+    expect(m.stat('passed_bytes')).toBe(72n);
+    expect(m.stat('redirected_bytes')).toBe(0n);
+    // The server's own sends are not ours at all: no record, a miss.
+    expect(m.sim.send(server, bytes(5, 1)).redirected).toBe(false);
+    expect(m.stat('misses')).toBe(1n);
+  });
+
+  it('connections are paired by their own handshake, not by address', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    const a = m.sim.connect({ ip: '10.0.0.1', port: 40010 }, { ip: '10.0.0.2', port: 8080 });
+    const b = m.sim.connect({ ip: '10.0.0.1', port: 40011 }, { ip: '10.0.0.2', port: 8080 });
+    expect(m.conn(a.client.cookie)?.peerCookie).toBe(a.server.cookie);
+    expect(m.conn(b.client.cookie)?.peerCookie).toBe(b.server.cookie);
+    expect(m.sim.send(b.client, bytes(3, 1)).deliveredTo).toBe(b.server);
+    expect(m.stat('paired')).toBe(2n);
+  });
+
+  it('an MPTCP subflow stays out (bpf_core_field_exists + bpf_skc_to_tcp_sock)', () => {
+    const opts = options();
+    const m = loadMesh(opts);
+    using _ = m.coll;
+    const rt = m.coll.runtime;
+    const client = rt.createSocket({ localIp: '10.0.0.1', localPort: 40030, remoteIp: '10.0.0.2', remotePort: 8080 });
+    client.mptcp = true;
+    m.sim.runSockOps(client, SockOpsOp.ACTIVE_ESTABLISHED_CB);
+    // A kernel without tcp_sock.is_mptcp has no MPTCP: the field check is false and the socket is taken.
+    const skipped = opts.kernelSocketLayout.isMptcp !== undefined;
+    expect(m.stat('mptcp_skipped')).toBe(skipped ? 1n : 0n);
+    expect(m.conn(client.cookie) === undefined).toBe(skipped);
+    const plain = rt.createSocket({ localIp: '10.0.0.1', localPort: 40031, remoteIp: '10.0.0.2', remotePort: 8080 });
+    m.sim.runSockOps(plain, SockOpsOp.ACTIVE_ESTABLISHED_CB);
+    expect(m.conn(plain.cookie)?.state).toBe('pending');
+  });
+
+  it('closing a socket forgets its record', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    const { client } = m.sim.connect({ ip: '10.0.0.1', port: 40020 }, { ip: '10.0.0.2', port: 8080 });
+    m.sim.send(client, bytes(1, 1));
+    m.sim.close(client);
+    expect(m.conn(client.cookie)).toBeUndefined();
+    expect(m.connStats(client.cookie)).toBeUndefined();
+    expect(m.stat('closed')).toBe(1n);
+  });
+});
