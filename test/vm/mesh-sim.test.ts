@@ -39,7 +39,7 @@ interface Mesh {
   setPolicy(enabled: boolean, generation: number): void;
 }
 
-type Setup = { name: string; options: () => { coreTarget?: Btf; kernelSocketLayout: KernelSocketLayout } };
+type Setup = { name: string; options: () => { coreTarget?: Btf; kernelSocketLayout: KernelSocketLayout; tier?: 'interpreter' | 'js' } };
 
 const setups: Setup[] = [
   // Unrelocated: the object's own `___mesh` views, which the vm's default layout mirrors.
@@ -52,6 +52,13 @@ if (existsSync(VMLINUX)) {
     options: () => {
       vmlinux ??= Btf.parse(readFileSync(VMLINUX));
       return { coreTarget: vmlinux, kernelSocketLayout: kernelSocketLayout(vmlinux) };
+    },
+  });
+  setups.push({
+    name: 'CO-RE relocated, js tier',
+    options: () => {
+      vmlinux ??= Btf.parse(readFileSync(VMLINUX));
+      return { coreTarget: vmlinux, kernelSocketLayout: kernelSocketLayout(vmlinux), tier: 'js' };
     },
   });
 }
@@ -167,7 +174,7 @@ describe.each(setups)('bpf/mesh in the vm: $name', ({ options }) => {
     expect(m.conn(server.cookie)).toMatchObject({ state: 'redirect' });
   });
 
-  it('a client whose server never reaches PASSIVE_ESTABLISHED stays pending; its sends pass', () => {
+  it('a client whose server never reaches PASSIVE_ESTABLISHED stays pending; its sends pass and its first ACK removes it', () => {
     const m = loadMesh(options());
     using _ = m.coll;
     const { client, server } = m.sim.connect({ ip: '10.0.0.1', port: 40003 }, { ip: '10.0.0.9', port: 443 }, { passive: false });
@@ -177,14 +184,22 @@ describe.each(setups)('bpf/mesh in the vm: $name', ({ options }) => {
     expect(m.stat('paired')).toBe(0n);
     const r = m.sim.send(client, bytes(64, 7));
     expect(r).toMatchObject({ verdict: 'pass', redirected: false, deliveredTo: server });
-    // Unpaired at its first byte: the connection is on the normal path from then on.
-    expect(m.conn(client.cookie)).toMatchObject({ state: 'tcp', peerCookie: 0n });
+    expect(m.stat('fallbacks')).toBe(1n);
+    // That first byte went by TCP and was ACKed: the RTT callback finds no peer and takes
+    // the client out of the sockhash and mesh_conns, and turns RTT callbacks off again.
+    expect(m.stat('unpaired_removed')).toBe(1n);
+    expect(m.conn(client.cookie)).toBeUndefined();
+    expect([...m.coll.map('mesh_socks').keys()]).toEqual([]);
+    expect(client.cbFlags & (1 << 3)).toBe(0);
+    // Later sends: no record any more (a miss), still on the normal path.
     expect(m.sim.send(client, bytes(8, 8)).redirected).toBe(false);
-    expect(m.stat('passed_bytes')).toBe(72n);
-    expect(m.stat('redirected_bytes')).toBe(0n);
-    // The server's own sends are not ours at all: no record, a miss.
-    expect(m.sim.send(server, bytes(5, 1)).redirected).toBe(false);
     expect(m.stat('misses')).toBe(1n);
+    expect(m.stat('passed_bytes')).toBe(64n);
+    expect(m.stat('redirected_bytes')).toBe(0n);
+    // The server's own sends are not ours at all: no record, another miss.
+    expect(m.sim.send(server, bytes(5, 1)).redirected).toBe(false);
+    expect(m.stat('misses')).toBe(2n);
+    expect(m.sim.read(server).map((b) => b.length)).toEqual([64, 8]);
   });
 
   it('connections are paired by their own handshake, not by address', () => {

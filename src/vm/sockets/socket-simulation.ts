@@ -18,6 +18,8 @@ export interface SendResult {
 
 /** BPF_SOCK_OPS_STATE_CB_FLAG. */
 const STATE_CB_FLAG = 1 << 2;
+/** BPF_SOCK_OPS_RTT_CB_FLAG. */
+const RTT_CB_FLAG = 1 << 3;
 
 /**
  * Simulated TCP connections for sockops and sk_msg programs: connecting two sockets runs
@@ -78,6 +80,9 @@ export class SocketSimulation {
         socket.peer.rcvNxt = (socket.peer.rcvNxt + data.length) >>> 0;
         socket.peer.received.push(data.slice());
       }
+      // Bytes on the TCP path get ACKed, and each ACK gives an RTT sample: that is when the
+      // kernel runs RTT_CB for a socket that asked for it. Redirected bytes are never ACKed.
+      if (socket.cbFlags & RTT_CB_FLAG) this.runSockOps(socket, SockOpsOp.RTT_CB);
       return { verdict: 'pass', redirected: false, retval: 1, ...(socket.peer ? { deliveredTo: socket.peer } : {}) };
     };
     if (this.skMsg === undefined) return normal();
