@@ -6,7 +6,7 @@ import { helpersFor } from './helpers/table.js';
 import { Machine } from './interpreter.js';
 import { createMap, type MapDefinition } from './maps/create-map.js';
 import type { FdHost } from './maps/fd-maps.js';
-import type { SocketHost } from './maps/sock-maps.js';
+import { SockMapMap, type SocketHost } from './maps/sock-maps.js';
 import { KernelSocket, LOCAL_MESH_LAYOUT, type KernelSocketLayout } from './sockets/kernel-socket.js';
 import { SimSocket, type SimSocketOptions } from './sockets/sim-socket.js';
 import type { VmMap } from './maps/vm-map.js';
@@ -103,6 +103,12 @@ export class VmRuntime implements FdHost, SocketHost {
     if (k === undefined) this.kernelSockets.set(socket, (k = new KernelSocket(this.memory, this.kernelSocketLayout, socket)));
     else k.sync();
     return k;
+  }
+
+  /** A socket closed: it leaves every sockmap and sockhash, as in the kernel. */
+  closeSocket(socket: SimSocket): void {
+    for (const m of this.maps.values()) if (m instanceof SockMapMap) m.forget(socket);
+    this.kernelSockets.get(socket)?.sync();
   }
 
   socketByFd(fd: number): SimSocket | undefined {

@@ -230,14 +230,42 @@ describe.each(setups)('bpf/mesh in the vm: $name', ({ options }) => {
     expect(m.conn(plain.cookie)?.state).toBe('pending');
   });
 
-  it('closing a socket forgets its record', () => {
+  it('closing a socket forgets its record; the peer then falls back to TCP', () => {
     const m = loadMesh(options());
     using _ = m.coll;
-    const { client } = m.sim.connect({ ip: '10.0.0.1', port: 40020 }, { ip: '10.0.0.2', port: 8080 });
+    const { client, server } = m.sim.connect({ ip: '10.0.0.1', port: 40020 }, { ip: '10.0.0.2', port: 8080 });
     m.sim.send(client, bytes(1, 1));
     m.sim.close(client);
     expect(m.conn(client.cookie)).toBeUndefined();
     expect(m.connStats(client.cookie)).toBeUndefined();
     expect(m.stat('closed')).toBe(1n);
+    // The closed socket left the sockhash, so the server's redirect to it fails.
+    expect([...m.coll.map('mesh_socks').keys()].length).toBe(1);
+    expect(m.sim.send(server, bytes(4, 2))).toMatchObject({ verdict: 'pass', redirected: false });
+    expect(m.conn(server.cookie)?.state).toBe('tcp');
+    expect(m.stat('fallbacks')).toBe(1n);
+  });
+
+  it('a dual-stack server (v4-mapped IPv6) pairs with its client as IPv4', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    const { client, server } = m.sim.connect({ ip: '::ffff:10.0.0.1', port: 40040 }, { ip: '::ffff:10.0.0.2', port: 8443 });
+    expect(m.conn(client.cookie)).toMatchObject({ family: 4, local: '10.0.0.1', remote: '10.0.0.2', peerCookie: server.cookie });
+    expect(m.conn(server.cookie)).toMatchObject({ family: 4, local: '10.0.0.2', peerCookie: client.cookie });
+    expect(m.sim.send(server, bytes(9, 1)).deliveredTo).toBe(client);
+  });
+
+  it('an excluded server port keeps the connection out of the bypass', () => {
+    const m = loadMesh(options());
+    using _ = m.coll;
+    m.coll.map('mesh_config').update(u32(0), encodeConfig({ ...defaultPolicy(), excludePorts: [{ first: 5432, last: 5432 }] }, 2));
+    const { client } = m.sim.connect({ ip: '10.0.0.1', port: 40050 }, { ip: '10.0.0.2', port: 5432 });
+    expect(m.conn(client.cookie)).toBeUndefined();
+    expect(m.stat('policy_skipped')).toBe(1n);
+    expect(m.sim.send(client, bytes(2, 1)).redirected).toBe(false);
+    // Another port still pairs.
+    const other = m.sim.connect({ ip: '10.0.0.1', port: 40051 }, { ip: '10.0.0.2', port: 5433 });
+    expect(m.sim.send(other.client, bytes(2, 1)).deliveredTo).toBe(other.server);
+    expect(m.stat('paired')).toBe(1n);
   });
 });

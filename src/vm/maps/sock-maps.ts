@@ -35,6 +35,15 @@ export class SockMapMap extends BaseMap {
     return this.table.get(keyString(key))?.socket;
   }
 
+  /** Drop every entry holding `socket` (the kernel unlinks a closing socket from its sock maps). */
+  forget(socket: SimSocket): void {
+    for (const [k, e] of this.table) {
+      if (e.socket !== socket) continue;
+      socket.sockMaps--;
+      this.table.delete(k);
+    }
+  }
+
   /** Store a socket (from a program or user space): 0 or -errno. */
   put(key: Uint8Array, socket: SimSocket, flags: number): number {
     if ((flags & ~3) !== 0 || (flags & 3) === 3) return -Errno.EINVAL;

@@ -138,11 +138,15 @@ export class SocketSimulation {
     }
   }
 
-  /** Close a socket: report TCP_CLOSE to a sockops program that enabled state callbacks. */
+  /**
+   * Close a socket: report TCP_CLOSE to a sockops program that enabled state callbacks,
+   * then unlink it from every sock map (the kernel does both as the socket closes).
+   */
   close(socket: SimSocket): void {
     const old = socket.state;
     socket.state = TcpState.CLOSE;
     if (socket.cbFlags & STATE_CB_FLAG) this.runSockOps(socket, SockOpsOp.STATE_CB, [old, TcpState.CLOSE]);
+    this.runtime.closeSocket(socket);
   }
 }
 
