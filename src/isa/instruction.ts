@@ -1,4 +1,4 @@
-import { OP_LDDW } from './opcodes.js';
+import { OP_LDDW, PseudoLd } from './opcodes.js';
 
 /**
  * One eBPF instruction as it sits in the wire format: an opcode byte, two 4-bit
@@ -87,4 +87,25 @@ export function insnEquals(a: Instruction, b: Instruction): boolean {
     a.imm === b.imm &&
     (a.code !== OP_LDDW || (a.imm2 ?? 0) === (b.imm2 ?? 0))
   );
+}
+
+/** Each instruction by the slot it starts at (the second slot of an lddw is not a key). */
+export function instructionsBySlot<T extends Instruction>(insns: readonly T[]): Map<number, T> {
+  const out = new Map<number, T>();
+  let slot = 0;
+  for (const i of insns) {
+    out.set(slot, i);
+    slot += insnSlots(i);
+  }
+  return out;
+}
+
+/**
+ * Make an lddw load a map: its fd (pseudo MAP_FD) or, with `valueOffset`, the address
+ * of its value at that offset (pseudo MAP_VALUE). Both loaders patch map references so.
+ */
+export function pointLddwAtMap(insn: Instruction, fd: number, valueOffset?: number): void {
+  insn.src = valueOffset === undefined ? PseudoLd.MAP_FD : PseudoLd.MAP_VALUE;
+  insn.imm = fd;
+  insn.imm2 = valueOffset ?? 0;
 }

@@ -7,7 +7,7 @@
 import type { Btf } from '../btf/btf.js';
 import { applyCoreRelocations } from '../btf/core/apply.js';
 import type { ExternSpec, ProgramSpec } from '../elf/object-spec.js';
-import { insnSlots, PseudoCall, PseudoLd, type Instruction } from '../isa/index.js';
+import { instructionsBySlot, pointLddwAtMap, PseudoCall, PseudoLd, type Instruction } from '../isa/index.js';
 import { vmlinuxBtf, vmlinuxCoreTarget } from './vmlinux.js';
 
 /** Errors found while relocating (an unknown map, a missing kernel symbol, a failed CO-RE relocation). */
@@ -39,16 +39,11 @@ export function relocateProgram(program: ProgramSpec, ctx: RelocationContext): I
     insns = patched;
   }
 
-  const indexOfSlot = new Map<number, number>();
-  let slot = 0;
-  insns.forEach((insn, i) => {
-    indexOfSlot.set(slot, i);
-    slot += insnSlots(insn);
-  });
+  const bySlot = instructionsBySlot(insns);
   const at = (s: number): Instruction => {
-    const i = indexOfSlot.get(s);
-    if (i === undefined) throw new RelocationError(program.name, `relocation at slot ${s} is not the start of an instruction`);
-    return insns[i]!;
+    const insn = bySlot.get(s);
+    if (insn === undefined) throw new RelocationError(program.name, `relocation at slot ${s} is not the start of an instruction`);
+    return insn;
   };
   const fdOf = (name: string): number => {
     const fd = ctx.mapFd(name);
@@ -60,21 +55,15 @@ export function relocateProgram(program: ProgramSpec, ctx: RelocationContext): I
     const insn = at(relo.slot);
     switch (relo.kind) {
       case 'map':
-        insn.src = PseudoLd.MAP_FD;
-        insn.imm = fdOf(relo.map);
-        insn.imm2 = 0;
+        pointLddwAtMap(insn, fdOf(relo.map));
         break;
       case 'map_value':
-        insn.src = PseudoLd.MAP_VALUE;
-        insn.imm = fdOf(relo.map);
-        insn.imm2 = relo.offset;
+        pointLddwAtMap(insn, fdOf(relo.map), relo.offset);
         break;
       case 'kconfig': {
         const extern = ctx.externs.find((e) => e.name === relo.name && e.kind === 'kconfig');
         if (!extern || extern.offset === undefined) throw new RelocationError(program.name, `unknown kconfig extern ${relo.name}`);
-        insn.src = PseudoLd.MAP_VALUE;
-        insn.imm = fdOf('.kconfig');
-        insn.imm2 = extern.offset;
+        pointLddwAtMap(insn, fdOf('.kconfig'), extern.offset);
         break;
       }
       case 'ksym':

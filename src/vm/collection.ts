@@ -2,8 +2,7 @@ import type { BpfProgram, Collection, TestRunOptions, TestRunResult } from '../a
 import { Btf } from '../btf/btf.js';
 import { applyCoreRelocations, CoreTarget } from '../btf/core/apply.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
-import type { Instruction } from '../isa/instruction.js';
-import { OP_LDDW, PseudoLd } from '../isa/opcodes.js';
+import { instructionsBySlot, pointLddwAtMap, type Instruction } from '../isa/instruction.js';
 import { MapFlags, MapType } from '../uapi/map-types.js';
 import { VmLoadError } from './errors.js';
 import type { VmMap } from './maps/vm-map.js';
@@ -156,12 +155,7 @@ function mapDefinition(ms: MapSpec) {
 /** A copy of the program's instructions with its map relocations applied. */
 function relocate(ps: ProgramSpec, maps: ReadonlyMap<string, VmMap>): Instruction[] {
   const insns = ps.instructions.map((i) => ({ ...i }));
-  const bySlot = new Map<number, Instruction>();
-  let slot = 0;
-  for (const i of insns) {
-    bySlot.set(slot, i);
-    slot += i.code === OP_LDDW ? 2 : 1;
-  }
+  const bySlot = instructionsBySlot(insns);
   const fdOf = (name: string): number => {
     const m = maps.get(name);
     if (m === undefined) throw new VmLoadError(`program ${ps.name} refers to map ${name}, which is not in the object`);
@@ -172,19 +166,12 @@ function relocate(ps: ProgramSpec, maps: ReadonlyMap<string, VmMap>): Instructio
     if (insn === undefined) throw new VmLoadError(`program ${ps.name}: relocation at slot ${relo.slot} is not at an instruction`, relo.slot);
     switch (relo.kind) {
       case 'map':
-        insn.src = PseudoLd.MAP_FD;
-        insn.imm = fdOf(relo.map);
-        insn.imm2 = 0;
+        pointLddwAtMap(insn, fdOf(relo.map));
         break;
       case 'map_value':
-        insn.src = PseudoLd.MAP_VALUE;
-        insn.imm = fdOf(relo.map);
-        insn.imm2 = relo.offset;
+        pointLddwAtMap(insn, fdOf(relo.map), relo.offset);
         break;
       case 'kconfig':
-        insn.src = PseudoLd.MAP_VALUE;
-        insn.imm = fdOf('.kconfig');
-        insn.imm2 = 0;
         throw new VmLoadError(`program ${ps.name}: .kconfig extern ${relo.name} is not available in the vm yet`, relo.slot);
       case 'ksym':
       case 'kfunc':
