@@ -26,8 +26,10 @@ listed as supported when its program type loads and the kernel configuration
 types are those of the supported attach types.
 
 options:
-  --json       everything as JSON (helpers included)
-  --helpers    also list the helpers of every program type (text output)
+  --json       everything as JSON (helpers included, and helpersUnknown /
+               helperGaps: the helpers that could not be probed, and why)
+  --helpers    also list the helpers of every program type, and those that
+               could not be probed (text output)
   -h, --help   this text
 
 Needs root (or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN) to load the probes.
@@ -166,6 +168,47 @@ function wrap(words: readonly string[], indent: string, width = 100): string[] {
   return lines.length ? lines : [`${indent}(none)`];
 }
 
+/** One program type whose helpers the kernel could not (all) be asked about. */
+export interface HelperGap {
+  programType: string;
+  /** Helpers left unanswered; null when none could be asked (the type has no loadable flavour here). */
+  unknown: string[] | null;
+  /** One line per flavour that could not be probed, and why. */
+  reasons: string[];
+}
+
+/**
+ * The program types with unprobed helpers. A type can have gap reasons but no unknown
+ * list: then none of its helpers were asked, which must not read as "none supported".
+ */
+export function helperGapsByType(features: KernelFeatures): HelperGap[] {
+  const unknown = features.helpersUnknown ?? {};
+  const reasons = features.helperGaps ?? {};
+  const types = [...new Set([...Object.keys(reasons), ...Object.keys(unknown)])];
+  return types.map((type) => ({
+    programType: type.toLowerCase(),
+    unknown: unknown[type] ?? (type in features.helpers ? [] : null),
+    reasons: reasons[type] ?? [],
+  }));
+}
+
+/**
+ * The text section on unprobed helpers (empty when the kernel answered every question).
+ * Their names, like the supported helpers' names, only with `listHelpers`: there can be
+ * hundreds, and the counts and reasons are what a reader needs first.
+ */
+export function helperGapLines(features: KernelFeatures, listHelpers: boolean): string[] {
+  const gaps = helperGapsByType(features);
+  if (gaps.length === 0) return [];
+  const lines = ['', 'helpers not probed (the kernel could not be asked; neither supported nor unsupported):'];
+  for (const gap of gaps) {
+    const what = gap.unknown === null ? 'all helpers' : `${gap.unknown.length} helper${gap.unknown.length === 1 ? '' : 's'}`;
+    lines.push(`  ${gap.programType}: ${what}`, ...gap.reasons.map((r) => `    why: ${r}`));
+    if (listHelpers && gap.unknown !== null && gap.unknown.length > 0) lines.push(...wrap(gap.unknown, '    '));
+  }
+  return lines;
+}
+
 export const command: Command = {
   summary: 'probe what this kernel supports: program, map, helper, attach and link types',
   help: HELP,
@@ -182,7 +225,18 @@ export const command: Command = {
       if (values.json) {
         const lower = (r: Record<string, boolean>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
         const helpers = Object.fromEntries(Object.entries(features.helpers).map(([k, v]) => [k.toLowerCase(), v]));
-        process.stdout.write(toJson({ programTypes: lower(features.programTypes), mapTypes: lower(features.mapTypes), helpers, attachTypes: attach, linkTypes: links }));
+        const gaps = helperGapsByType(features);
+        process.stdout.write(
+          toJson({
+            programTypes: lower(features.programTypes),
+            mapTypes: lower(features.mapTypes),
+            helpers,
+            helpersUnknown: Object.fromEntries(gaps.map((g) => [g.programType, g.unknown])),
+            helperGaps: Object.fromEntries(gaps.map((g) => [g.programType, g.reasons])),
+            attachTypes: attach,
+            linkTypes: links,
+          }),
+        );
         return 0;
       }
       const lines: string[] = [];
@@ -198,14 +252,15 @@ export const command: Command = {
       lines.push('helpers per program type:');
       lines.push(
         ...formatTable(
-          ['PROGRAM TYPE', 'HELPERS'],
-          Object.entries(features.helpers).map(([type, list]) => [type.toLowerCase(), String(list.length)]),
+          ['PROGRAM TYPE', 'HELPERS', 'NOT PROBED'],
+          Object.entries(features.helpers).map(([type, list]) => [type.toLowerCase(), String(list.length), String(features.helpersUnknown?.[type]?.length ?? 0)]),
           '  ',
         ),
       );
       if (values.helpers) {
         for (const [type, list] of Object.entries(features.helpers)) lines.push('', `  ${type.toLowerCase()} (${list.length}):`, ...wrap(list, '    '));
       }
+      lines.push(...helperGapLines(features, values.helpers === true));
       lines.push('', 'attach types:');
       lines.push(
         ...formatTable(

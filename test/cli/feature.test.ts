@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attachSupport } from '../../src/cli/feature.js';
+import { attachSupport, helperGapLines, helperGapsByType } from '../../src/cli/feature.js';
 import type { KernelFeatures } from '../../src/kernel/features.js';
 import { describeKernel } from '../kernel/support.js';
 import { bpfkit, bpfkitJson, bpftool } from './support.js';
@@ -25,6 +25,39 @@ describe('attach types from program types and kernel options', () => {
     expect(row('cgroup_sock_ops')).toMatchObject({ supported: false, missing: 'program type sock_ops' });
     // Without a published kernel config, the program type decides.
     expect(attachSupport(features(all), new Map()).find((r) => r.attachType === 'trace_kprobe_multi')!.supported).toBe(true);
+  });
+});
+
+describe('helpers that could not be probed', () => {
+  const features: KernelFeatures = {
+    programTypes: { XDP: true, TRACING: true, EXT: true },
+    mapTypes: {},
+    helpers: { XDP: ['bpf_redirect'], TRACING: ['bpf_ktime_get_ns'] },
+    helpersUnknown: { TRACING: ['bpf_skb_load_bytes', 'bpf_get_func_arg'] },
+    helperGaps: { TRACING: ['fentry/fexit/fmod_ret: refused here'], EXT: ['ext: needs another BPF program'] },
+  };
+
+  it('lists, per program type, the unprobed helpers and why; a type never asked has none listed, not an empty list', () => {
+    expect(helperGapsByType(features)).toEqual([
+      { programType: 'tracing', unknown: ['bpf_skb_load_bytes', 'bpf_get_func_arg'], reasons: ['fentry/fexit/fmod_ret: refused here'] },
+      { programType: 'ext', unknown: null, reasons: ['ext: needs another BPF program'] },
+    ]);
+    expect(helperGapsByType({ ...features, helpersUnknown: {}, helperGaps: {} })).toEqual([]);
+  });
+
+  it('prints counts and reasons, and the names with --helpers', () => {
+    const short = helperGapLines(features, false);
+    expect(short).toEqual([
+      '',
+      'helpers not probed (the kernel could not be asked; neither supported nor unsupported):',
+      '  tracing: 2 helpers',
+      '    why: fentry/fexit/fmod_ret: refused here',
+      '  ext: all helpers',
+      '    why: ext: needs another BPF program',
+    ]);
+    expect(helperGapLines(features, true)).toEqual([...short.slice(0, 4), '    bpf_skb_load_bytes, bpf_get_func_arg', ...short.slice(4)]);
+    // Nothing to say when the kernel answered everything.
+    expect(helperGapLines({ ...features, helpersUnknown: undefined, helperGaps: undefined }, true)).toEqual([]);
   });
 });
 
@@ -59,6 +92,27 @@ describeKernel('bpfkit feature, judged by bpftool feature probe', () => {
     const attach = (name: string) => mine.attachTypes.find((a) => a.attachType === name)!.supported;
     expect([attach('trace_kprobe_multi'), attach('netkit_primary'), attach('tcx_ingress'), attach('trace_uprobe_multi'), attach('cgroup_sock_ops')]).toEqual([false, false, true, true, true]);
     expect(mine.linkTypes).toMatchObject({ kprobe_multi: false, tcx: true, cgroup: true, sockmap: true });
+  });
+
+  it('reports the helpers it could not probe, and why, in --json and in text', async () => {
+    const mine = await bpfkitJson<{ helpers: Record<string, string[]>; helpersUnknown: Record<string, string[] | null>; helperGaps: Record<string, string[]> }>('feature');
+    // Every type with unprobed helpers says why, and no helper is both known and unknown.
+    expect(Object.keys(mine.helpersUnknown)).toEqual(Object.keys(mine.helperGaps));
+    for (const [type, unknown] of Object.entries(mine.helpersUnknown)) {
+      expect(mine.helperGaps[type]!.length, type).toBeGreaterThan(0);
+      if (unknown === null) expect(mine.helpers[type], type).toBeUndefined();
+      else expect(unknown.filter((h) => mine.helpers[type]!.includes(h)), type).toEqual([]);
+    }
+    // This machine: struct_ops types other than tcp_congestion_ops are never probed, and
+    // freplace (ext) needs a target program, so both always have gaps here.
+    expect(mine.helperGaps.struct_ops!.length).toBeGreaterThan(0);
+    expect(mine.helpersUnknown.struct_ops!.length).toBeGreaterThan(0);
+    expect(mine.helpersUnknown.ext).toBeNull();
+    const text = (await bpfkit('feature', '--helpers')).stdout;
+    for (const [type, unknown] of Object.entries(mine.helpersUnknown)) {
+      expect(text, type).toContain(`\n  ${type}: ${unknown === null ? 'all helpers' : `${unknown.length} helpers`}\n    why: ${mine.helperGaps[type]![0]}\n`);
+    }
+    expect(text).toContain(mine.helpersUnknown.struct_ops![0]);
   });
 
   it('without privileges: exit 1 and the capability it needs, not an empty list', () => {
