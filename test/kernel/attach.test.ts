@@ -7,7 +7,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FP, ProgramBuilder, R0, R1, R2, reg, type Instruction } from '../../src/isa/index.js';
+import { ProgramBuilder, R0, type Instruction } from '../../src/isa/index.js';
 import {
   attachCgroup,
   attachNetns,
@@ -24,30 +24,12 @@ import type { KernelMap } from '../../src/kernel/map.js';
 import { openPerfEvent, PerfSoftware, PerfType } from '../../src/kernel/perf-event.js';
 import { KernelProgram } from '../../src/kernel/program.js';
 import { AttachType, LinkType } from '../../src/uapi/index.js';
-import { describeKernel, readU64, runInCgroup, scratchCgroup, scratchVeth, sendUdpFrom, u32 } from './support.js';
+import { describeKernel, readU64, runInCgroup, scratchCgroup, scratchVeth, sendUdpFrom, u32, countingProgram } from './support.js';
 
-const BPF_FUNC_map_lookup_elem = 1;
 
 /** r0 = retval */
 function returns(retval: number): Instruction[] {
   return new ProgramBuilder().mov64(R0, retval).exit().build();
-}
-
-/** Adds 1 to slot 0 of `counter` on every run, then returns `retval`. */
-function counting(counter: KernelMap, retval: number): Instruction[] {
-  return new ProgramBuilder()
-    .store(4, FP, -4, 0)
-    .lddwPseudo(R1, 'map_fd', counter.fd)
-    .mov64(R2, reg(FP))
-    .alu64('add', R2, -4)
-    .call(BPF_FUNC_map_lookup_elem)
-    .jump('eq', R0, 0, 'out')
-    .mov64(R1, 1)
-    .atomic('add', 8, R0, 0, R1)
-    .label('out')
-    .mov64(R0, retval)
-    .exit()
-    .build();
 }
 
 function count(counter: KernelMap): bigint {
@@ -97,7 +79,7 @@ describeKernel('attach', () => {
 
   it('raw tracepoint sys_enter counts syscalls until closed', async () => {
     reset();
-    using prog = KernelProgram.load({ type: 'RAW_TRACEPOINT', instructions: counting(counter, 0) });
+    using prog = KernelProgram.load({ type: 'RAW_TRACEPOINT', instructions: countingProgram(counter.fd, 0, 0) });
     const link = attachRawTracepoint(prog, 'sys_enter');
     await sleep(20);
     expect(count(counter)).toBeGreaterThan(0n);
@@ -109,7 +91,7 @@ describeKernel('attach', () => {
 
   it('tracepoint syscalls/sys_enter_getppid, through tracefs and a perf link', () => {
     reset();
-    using prog = KernelProgram.load({ type: 'TRACEPOINT', instructions: counting(counter, 0) });
+    using prog = KernelProgram.load({ type: 'TRACEPOINT', instructions: countingProgram(counter.fd, 0, 0) });
     const getppid = `python3 -c "import os; [os.getppid() for _ in range(50)]"`;
     const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
     expect(link.info().type).toBe(LinkType.PERF_EVENT);
@@ -128,7 +110,7 @@ describeKernel('attach', () => {
 
   it('perf event: a software cpu-clock event samples into the program', async () => {
     reset();
-    using prog = KernelProgram.load({ type: 'PERF_EVENT', instructions: counting(counter, 0) });
+    using prog = KernelProgram.load({ type: 'PERF_EVENT', instructions: countingProgram(counter.fd, 0, 0) });
     const perfFd = openPerfEvent({ type: PerfType.SOFTWARE, config: PerfSoftware.CPU_CLOCK, samplePeriod: 1_000_000, cpu: 0, pid: -1 });
     const link = attachPerfEvent(prog, perfFd);
     await sleep(100);
@@ -169,7 +151,7 @@ describeKernel('attach', () => {
     try {
       // XDP: counts packets arriving at the outside end.
       reset();
-      using xdp = KernelProgram.load({ type: 'XDP', instructions: counting(counter, 2) });
+      using xdp = KernelProgram.load({ type: 'XDP', instructions: countingProgram(counter.fd, 0, 2) });
       const xdpLink = attachXdp(xdp, veth.outside);
       expect(xdpLink.info().type).toBe(LinkType.XDP);
       sendUdpFrom(veth.netns, veth.outsideIp, 9, 20);
@@ -181,7 +163,7 @@ describeKernel('attach', () => {
 
       // tcx ingress on the same device.
       reset();
-      using tc = KernelProgram.load({ type: 'SCHED_CLS', expectedAttachType: AttachType.TCX_INGRESS, instructions: counting(counter, 0) });
+      using tc = KernelProgram.load({ type: 'SCHED_CLS', expectedAttachType: AttachType.TCX_INGRESS, instructions: countingProgram(counter.fd, 0, 0) });
       const tcLink = attachTcx(tc, veth.outside, 'ingress');
       expect(tcLink.info().type).toBe(LinkType.TCX);
       sendUdpFrom(veth.netns, veth.outsideIp, 9, 20);
@@ -193,7 +175,7 @@ describeKernel('attach', () => {
 
       // sk_lookup inside the namespace: runs when a packet from outside looks for a socket there.
       reset();
-      using lookup = KernelProgram.load({ type: 'SK_LOOKUP', expectedAttachType: AttachType.SK_LOOKUP, instructions: counting(counter, 1) });
+      using lookup = KernelProgram.load({ type: 'SK_LOOKUP', expectedAttachType: AttachType.SK_LOOKUP, instructions: countingProgram(counter.fd, 0, 1) });
       const lookupLink = attachNetns(lookup, `/run/netns/${veth.netns}`);
       expect(lookupLink.info().type).toBe(LinkType.NETNS);
       await sendUdp(veth.insideIp, 20);

@@ -1,34 +1,16 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { FP, ProgramBuilder, R0, R1, R2, R3, reg } from '../../src/isa/index.js';
+import { ProgramBuilder, R0, R1, R3, reg } from '../../src/isa/index.js';
 import { BpfError, VerifierError } from '../../src/kernel/errors.js';
 import { createMap } from '../../src/kernel/map-create.js';
 import { KernelProgram } from '../../src/kernel/program.js';
 import { LogLevel } from '../../src/kernel/program-load.js';
-import { describeKernel, openFdCount, readU64, u32 } from './support.js';
+import { describeKernel, openFdCount, readU64, u32, countingProgram } from './support.js';
 
 const XDP_PASS = 2;
-const BPF_FUNC_map_lookup_elem = 1;
 
 /** r0 = XDP_PASS */
 const passProgram = () => new ProgramBuilder().mov64(R0, XDP_PASS).exit().build();
-
-/** Counts runs in slot 0 of an array map: *lookup(map, &0) += 1. */
-function counterProgram(mapFd: number) {
-  return new ProgramBuilder()
-    .store(4, FP, -4, 0)
-    .lddwPseudo(R1, 'map_fd', mapFd)
-    .mov64(R2, reg(FP))
-    .alu64('add', R2, -4)
-    .call(BPF_FUNC_map_lookup_elem)
-    .jump('eq', R0, 0, 'out')
-    .mov64(R1, 1)
-    .atomic('add', 8, R0, 0, R1)
-    .label('out')
-    .mov64(R0, XDP_PASS)
-    .exit()
-    .build();
-}
 
 describeKernel('programs', () => {
   it('loads from instructions and runs with BPF_PROG_TEST_RUN', () => {
@@ -60,7 +42,7 @@ describeKernel('programs', () => {
 
   it('uses a map through a map fd relocation', () => {
     using counts = createMap({ type: 'ARRAY', valueSize: 8, maxEntries: 1 });
-    using prog = KernelProgram.load({ type: 'XDP', name: 'count', instructions: counterProgram(counts.fd) });
+    using prog = KernelProgram.load({ type: 'XDP', name: 'count', instructions: countingProgram(counts.fd, 0, XDP_PASS) });
     prog.testRun({ data: new Uint8Array(64), repeat: 25 });
     expect(readU64(counts.lookup(u32(0))!)).toBe(25n);
   });

@@ -1,32 +1,13 @@
 import { createServer, connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
-import { FP, ProgramBuilder, R0, R1, R2, reg } from '../../src/isa/index.js';
 import { attachSockMap } from '../../src/kernel/attach.js';
 import { createMap } from '../../src/kernel/map-create.js';
-import type { KernelMap } from '../../src/kernel/map.js';
 import { KernelProgram } from '../../src/kernel/program.js';
 import { AttachType, LinkType } from '../../src/uapi/index.js';
-import { describeKernel, readU64, u32 } from './support.js';
+import { describeKernel, readU64, u32, countingProgram } from './support.js';
 
 const SK_PASS = 1;
-
-/** Adds 1 to slot `slot` of `counter`, returns SK_PASS. */
-function counting(counter: KernelMap, slot: number) {
-  return new ProgramBuilder()
-    .store(4, FP, -4, slot)
-    .lddwPseudo(R1, 'map_fd', counter.fd)
-    .mov64(R2, reg(FP))
-    .alu64('add', R2, -4)
-    .call(1)
-    .jump('eq', R0, 0, 'out')
-    .mov64(R1, 1)
-    .atomic('add', 8, R0, 0, R1)
-    .label('out')
-    .mov64(R0, SK_PASS)
-    .exit()
-    .build();
-}
 
 function fdOf(socket: Socket): number {
   return (socket as unknown as { _handle: { fd: number } })._handle.fd;
@@ -36,8 +17,8 @@ describeKernel('sockmap links', () => {
   it('sk_msg verdict and sk_skb stream verdict run for sockets in the map until detached', async () => {
     using counter = createMap({ type: 'ARRAY', valueSize: 8, maxEntries: 2 });
     using socks = createMap({ type: 'SOCKMAP', name: 'test_socks', maxEntries: 2 });
-    using msg = KernelProgram.load({ type: 'SK_MSG', expectedAttachType: AttachType.SK_MSG_VERDICT, instructions: counting(counter, 0) });
-    using skb = KernelProgram.load({ type: 'SK_SKB', expectedAttachType: AttachType.SK_SKB_STREAM_VERDICT, instructions: counting(counter, 1) });
+    using msg = KernelProgram.load({ type: 'SK_MSG', expectedAttachType: AttachType.SK_MSG_VERDICT, instructions: countingProgram(counter.fd, 0, SK_PASS) });
+    using skb = KernelProgram.load({ type: 'SK_SKB', expectedAttachType: AttachType.SK_SKB_STREAM_VERDICT, instructions: countingProgram(counter.fd, 1, SK_PASS) });
 
     const received: Buffer[] = [];
     let accepted: Socket | undefined;

@@ -10,6 +10,7 @@ import { inCI } from '../support/clang.js';
 import { BpfCmd, MapCreateAttr } from '../../src/kernel/bpf-attr.js';
 import { encodeStruct } from '../../src/kernel/layout.js';
 import { native } from '../../src/kernel/native.js';
+import { FP, ProgramBuilder, R0, R1, R2, reg, type Instruction } from '../../src/isa/index.js';
 
 /** Can this process create a BPF map? (Loads the addon; false when it is missing.) */
 export function bpfAvailable(): boolean {
@@ -132,4 +133,24 @@ export function scratchVeth(): { netns: string; outside: string; inside: string;
 export function sendUdpFrom(netns: string, ip: string, port: number, count: number): void {
   const script = `import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor i in range(${count}): s.sendto(b'x'*32, ('${ip}', ${port}))`;
   execFileSync('ip', ['netns', 'exec', netns, 'python3', '-c', script], { stdio: 'pipe' });
+}
+
+/**
+ * A test program that adds 1 to the u64 at index `slot` of an array map (by fd), then
+ * returns `retval`: the kernel tests' way to see that a hook ran.
+ */
+export function countingProgram(counterFd: number, slot: number, retval: number): Instruction[] {
+  return new ProgramBuilder()
+    .store(4, FP, -4, slot)
+    .lddwPseudo(R1, 'map_fd', counterFd)
+    .mov64(R2, reg(FP))
+    .alu64('add', R2, -4)
+    .call(1) // bpf_map_lookup_elem
+    .jump('eq', R0, 0, 'out')
+    .mov64(R1, 1)
+    .atomic('add', 8, R0, 0, R1)
+    .label('out')
+    .mov64(R0, retval)
+    .exit()
+    .build();
 }

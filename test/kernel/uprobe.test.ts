@@ -1,32 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { FP, ProgramBuilder, R0, R1, R2, reg } from '../../src/isa/index.js';
 import { createMap } from '../../src/kernel/map-create.js';
-import type { KernelMap } from '../../src/kernel/map.js';
 import { KernelProgram } from '../../src/kernel/program.js';
 import { attachUprobe } from '../../src/kernel/uprobe.js';
 import { LinkType } from '../../src/uapi/index.js';
-import { describeKernel, readU64, u32 } from './support.js';
+import { describeKernel, readU64, u32, countingProgram } from './support.js';
 
 const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6', '/lib64/libc.so.6'].find((p) => existsSync(p))!;
-
-/** Adds 1 to slot `slot` of `counter`. */
-function counting(counter: KernelMap, slot: number) {
-  return new ProgramBuilder()
-    .store(4, FP, -4, slot)
-    .lddwPseudo(R1, 'map_fd', counter.fd)
-    .mov64(R2, reg(FP))
-    .alu64('add', R2, -4)
-    .call(1)
-    .jump('eq', R0, 0, 'out')
-    .mov64(R1, 1)
-    .atomic('add', 8, R0, 0, R1)
-    .label('out')
-    .mov64(R0, 0)
-    .exit()
-    .build();
-}
 
 /** 50 calls of libc's getppid() in a child process. */
 const fire = () => execFileSync('python3', ['-c', 'import os\nfor _ in range(50): os.getppid()']);
@@ -34,8 +15,8 @@ const fire = () => execFileSync('python3', ['-c', 'import os\nfor _ in range(50)
 describeKernel('uprobes', () => {
   it('uprobe and uretprobe on a libc function fire, then stop when detached', () => {
     using counter = createMap({ type: 'ARRAY', valueSize: 8, maxEntries: 2 });
-    using entry = KernelProgram.load({ type: 'KPROBE', instructions: counting(counter, 0) });
-    using exit = KernelProgram.load({ type: 'KPROBE', instructions: counting(counter, 1) });
+    using entry = KernelProgram.load({ type: 'KPROBE', instructions: countingProgram(counter.fd, 0, 0) });
+    using exit = KernelProgram.load({ type: 'KPROBE', instructions: countingProgram(counter.fd, 1, 0) });
     const read = () => [readU64(counter.lookup(u32(0))!), readU64(counter.lookup(u32(1))!)];
     const probe = attachUprobe(entry, libc, 'getppid');
     const retprobe = attachUprobe(exit, libc, 'getppid', { retprobe: true });
@@ -53,7 +34,7 @@ describeKernel('uprobes', () => {
 
   it('a symbol the binary lacks is named', () => {
     using counter = createMap({ type: 'ARRAY', valueSize: 8, maxEntries: 1 });
-    using prog = KernelProgram.load({ type: 'KPROBE', instructions: counting(counter, 0) });
+    using prog = KernelProgram.load({ type: 'KPROBE', instructions: countingProgram(counter.fd, 0, 0) });
     expect(() => attachUprobe(prog, libc, 'no_such_function_here')).toThrow(/no_such_function_here/);
   });
 });
