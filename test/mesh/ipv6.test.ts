@@ -5,14 +5,12 @@
  * redirects byte-exact, its records carry the right family and addresses, and no
  * payload segment crosses lo or the veths. Namespaces, veths and bridge are the test's own.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../kernel/support.js';
 import { MeshMaps, type MeshConnection } from '../../src/mesh/maps.js';
 import { PayloadCounter } from './segments.js';
-import { clientResult, MeshEnv } from './support.js';
+import { addNamespaces, bridgePods, clientResult, ip, MeshEnv } from './support.js';
 
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' }).toString();
 
 describeKernel('mesh over IPv6 and v4-mapped (kernel)', () => {
   let env: MeshEnv;
@@ -23,28 +21,8 @@ describeKernel('mesh over IPv6 and v4-mapped (kernel)', () => {
   beforeAll(async () => {
     env = new MeshEnv('ipv6');
     outside = env.makeCgroup(`bpfkit-test-mesh-ipv6-outside-${process.pid}`);
-    env.onCleanup(() => {
-      for (const n of Object.values(ns)) {
-        try {
-          ip('netns', 'del', n);
-        } catch {
-          // not created
-        }
-      }
-    });
-    for (const n of Object.values(ns)) {
-      ip('netns', 'add', n);
-      ip('-n', n, 'link', 'set', 'lo', 'up');
-    }
-    ip('-n', ns.node, 'link', 'add', 'br0', 'type', 'bridge');
-    ip('-n', ns.node, 'link', 'set', 'br0', 'up');
-    for (const [pod, addr, peer] of [[ns.a, 'fd42:6::1/64', 'veth-a'], [ns.b, 'fd42:6::2/64', 'veth-b']] as const) {
-      ip('-n', pod, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', ns.node);
-      // nodad: the address is usable at once instead of after duplicate detection.
-      ip('-n', pod, 'addr', 'add', addr, 'dev', 'eth0', 'nodad');
-      ip('-n', pod, 'link', 'set', 'eth0', 'up');
-      ip('-n', ns.node, 'link', 'set', peer, 'master', 'br0', 'up');
-    }
+    addNamespaces(env, Object.values(ns));
+    bridgePods(ns.node, [[ns.a, 'fd42:6::1/64', 'veth-a'], [ns.b, 'fd42:6::2/64', 'veth-b']]);
     await env.startAgent();
   }, 120_000);
 

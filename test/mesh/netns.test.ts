@@ -10,9 +10,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../kernel/support.js';
 import { MeshMaps, type MeshConnection } from '../../src/mesh/maps.js';
 import { PayloadCounter } from './segments.js';
-import { clientResult, MeshEnv } from './support.js';
+import { addNamespaces, bridgePods, clientResult, ip, MeshEnv } from './support.js';
 
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' }).toString();
 
 describeKernel('mesh across network namespaces (kernel)', () => {
   let env: MeshEnv;
@@ -21,27 +20,8 @@ describeKernel('mesh across network namespaces (kernel)', () => {
 
   beforeAll(async () => {
     env = new MeshEnv('netns');
-    env.onCleanup(() => {
-      for (const n of Object.values(ns)) {
-        try {
-          ip('netns', 'del', n);
-        } catch {
-          // not created
-        }
-      }
-    });
-    for (const n of Object.values(ns)) {
-      ip('netns', 'add', n);
-      ip('-n', n, 'link', 'set', 'lo', 'up');
-    }
-    ip('-n', ns.node, 'link', 'add', 'br0', 'type', 'bridge');
-    ip('-n', ns.node, 'link', 'set', 'br0', 'up');
-    for (const [pod, addr, peer] of [[ns.a, '10.213.0.1/24', 'veth-a'], [ns.b, '10.213.0.2/24', 'veth-b']] as const) {
-      ip('-n', pod, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', ns.node);
-      ip('-n', pod, 'addr', 'add', addr, 'dev', 'eth0');
-      ip('-n', pod, 'link', 'set', 'eth0', 'up');
-      ip('-n', ns.node, 'link', 'set', peer, 'master', 'br0', 'up');
-    }
+    addNamespaces(env, Object.values(ns));
+    bridgePods(ns.node, [[ns.a, '10.213.0.1/24', 'veth-a'], [ns.b, '10.213.0.2/24', 'veth-b']]);
     await env.startAgent();
   }, 120_000);
 

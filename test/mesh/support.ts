@@ -3,7 +3,7 @@
  * directory unique to the test file, processes started into them (the agent, test
  * peers), and teardown that kills only those processes by pid and removes everything.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../support/clang.js';
@@ -175,4 +175,40 @@ export function removePins(dir: string): void {
 export async function clientResult(proc: Proc): Promise<{ ok: boolean; errors: number; frames: number; bytes: number }> {
   const m = await proc.line(/^\{.*"ok".*\}$/, 180_000);
   return JSON.parse(m[0]) as { ok: boolean; errors: number; frames: number; bytes: number };
+}
+
+/** `ip ARGS...`, its output as text. */
+export const ip = (...args: string[]): string => execFileSync('ip', args, { stdio: 'pipe' }).toString();
+
+/** Network namespaces with lo up, deleted when `env` cleans up (also after a failed set-up). */
+export function addNamespaces(env: MeshEnv, names: readonly string[]): void {
+  env.onCleanup(() => {
+    for (const n of names) {
+      try {
+        ip('netns', 'del', n);
+      } catch {
+        // not created
+      }
+    }
+  });
+  for (const n of names) {
+    ip('netns', 'add', n);
+    ip('-n', n, 'link', 'set', 'lo', 'up');
+  }
+}
+
+/**
+ * Pods joined by a bridge, as on a Kubernetes node: namespace `node` gets br0, and each
+ * pod an eth0 with `addr` whose veth peer is a port of br0. IPv6 addresses skip duplicate
+ * address detection so they are usable at once.
+ */
+export function bridgePods(node: string, pods: ReadonlyArray<readonly [ns: string, addr: string, peer: string]>): void {
+  ip('-n', node, 'link', 'add', 'br0', 'type', 'bridge');
+  ip('-n', node, 'link', 'set', 'br0', 'up');
+  for (const [pod, addr, peer] of pods) {
+    ip('-n', pod, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', node);
+    ip('-n', pod, 'addr', 'add', addr, 'dev', 'eth0', ...(addr.includes(':') ? ['nodad'] : []));
+    ip('-n', pod, 'link', 'set', 'eth0', 'up');
+    ip('-n', node, 'link', 'set', peer, 'master', 'br0', 'up');
+  }
 }
