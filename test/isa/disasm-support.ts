@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 /** Are the LLVM 19 tools installed? */
 export function haveLlvm19(): boolean {
+  // Under CI the tools must be there: a missing one fails the tests instead of skipping them.
+  if (process.env.CI === 'true') return true;
   try {
     execFileSync('llvm-objdump-19', ['--version'], { stdio: 'ignore' });
     execFileSync('llvm-mc-19', ['--version'], { stdio: 'ignore' });

@@ -16,7 +16,8 @@ import { PerfMmapPage } from '../../src/kernel/perf-reader.js';
 import type { StructLayout } from '../../src/kernel/layout.js';
 
 const header = '/usr/include/linux/bpf.h';
-const haveHeader = existsSync(header);
+// Under CI the header must be there (libbpf-dev/linux-libc-dev): missing, the test fails instead of skipping.
+const haveHeader = process.env.CI === 'true' || existsSync(header);
 
 interface Probe {
   label: string;
