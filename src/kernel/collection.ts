@@ -5,7 +5,8 @@
  * everything created so far; closing the collection releases every fd it opened.
  */
 import { existsSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { ensureBpffsDirectory } from './bpffs.js';
 import type { Collection } from '../api/types.js';
 import type { Btf } from '../btf/btf.js';
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
@@ -166,6 +167,7 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
       maps.set(mapSpec.name, map);
       initialiseData(map, mapSpec, data.get(mapSpec.name), spec, localBtf);
       if (pinPath) {
+        ensureBpffsDirectory(dirname(pinPath));
         map.pin(pinPath);
         newPins.push(pinPath);
       }

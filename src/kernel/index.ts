@@ -44,3 +44,4 @@ export { attachIterator, IteratorLink } from './iterator.js';
 export { queryAttached, enableRunTimeStats, QUERY_EFFECTIVE, type AttachedPrograms } from './query.js';
 export { attachStructOps, structOpsKernelType } from './struct-ops.js';
 export { attachUsdt, parseUsdtArgs, encodeUsdtSpec, UsdtLink, UsdtArgKind, USDT_MAX_ARGS, type UsdtArgSpec, type UsdtOptions } from './usdt.js';
+export * from './bpffs.js';

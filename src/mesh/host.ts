@@ -2,8 +2,8 @@
  * What the host must offer the agent: privileges, a bpffs mount for the pins, and the
  * cgroup v2 mount. Each check fails with a message that says what to do.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { BpffsError, ensureBpffsDirectory } from '../kernel/bpffs.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Capabilities the bypass needs, by bit number (linux/capability.h). */
@@ -53,29 +53,17 @@ export function cgroup2Root(): string {
   return m.path;
 }
 
-/** Is `path` inside a bpffs mount? */
-function onBpffs(path: string): boolean {
-  const abs = resolve(path);
-  return mounts().some((m) => m.type === 'bpf' && (abs === m.path || abs.startsWith(m.path.endsWith('/') ? m.path : m.path + '/')));
-}
-
 /**
  * Make sure `pinRoot` exists on a bpffs mount, mounting bpffs at /sys/fs/bpf when a
  * fresh machine has none (pins need it).
  */
 export function ensurePinRoot(pinRoot: string): void {
-  if (!onBpffs(pinRoot)) {
-    if (!resolve(pinRoot).startsWith('/sys/fs/bpf/')) {
-      throw new MeshHostError(`pin root ${pinRoot} is not on a bpffs mount: choose a directory under /sys/fs/bpf`);
-    }
-    if (!existsSync('/sys/fs/bpf')) mkdirSync('/sys/fs/bpf', { recursive: true });
-    try {
-      execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: 'pipe' });
-    } catch (e) {
-      throw new MeshHostError(`bpffs is not mounted at /sys/fs/bpf and mounting it failed: ${(e as Error).message.trim()}`);
-    }
+  try {
+    ensureBpffsDirectory(pinRoot);
+  } catch (e) {
+    if (e instanceof BpffsError) throw new MeshHostError(`pin root ${e.message}`);
+    throw e;
   }
-  mkdirSync(pinRoot, { recursive: true });
 }
 
 /** @throws MeshHostError unless `path` is a cgroup v2 directory. */
