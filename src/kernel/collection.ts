@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { ensureBpffsDirectory } from './bpffs.js';
 import type { Collection } from '../api/types.js';
 import type { Btf } from '../btf/btf.js';
+import { hasSpecialField } from '../btf/value/special.js';
 import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
 import { MapFlags, MapType, ProgType } from '../uapi/index.js';
 import { attachBtfId, needsAttachBtfId } from './attach-btf.js';
@@ -141,7 +142,11 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
         owned.push(btf);
       } catch (error) {
         // libbpf carries on without BTF when the kernel refuses it, unless something needs it.
-        if (spec.maps.some((m) => mapKind(m.type).needsBtf)) throw error;
+        const needing = spec.maps.find((m) => mapNeedsBtf(m, localBtf));
+        if (needing) {
+          if (error instanceof BpfError) error.message += ` (map ${needing.name} cannot be created without the object's BTF)`;
+          throw error;
+        }
       }
     }
 
@@ -162,7 +167,7 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
         maps.set(mapSpec.name, pinned);
         continue;
       }
-      const map = mapSpec.type === MapType.STRUCT_OPS ? createStructOpsMap(mapSpec, btf) : createMapFromSpec(mapSpec, btf);
+      const map = mapSpec.type === MapType.STRUCT_OPS ? createStructOpsMap(mapSpec, btf) : createMapFromSpec(mapSpec, btf, mapNeedsBtf(mapSpec, localBtf));
       owned.push(map);
       maps.set(mapSpec.name, map);
       initialiseData(map, mapSpec, data.get(mapSpec.name), spec, localBtf);
@@ -253,7 +258,17 @@ function createStructOpsMap(spec: MapSpec, btf: KernelBtf | undefined): KernelMa
   });
 }
 
-function createMapFromSpec(spec: MapSpec, btf: KernelBtf | undefined): KernelMap {
+/**
+ * Can this map only exist with BTF? Local storages, and values holding a field the kernel
+ * manages (bpf_spin_lock, bpf_timer, kptr, ...): without BTF the kernel does not know the
+ * field is there, and the program that uses it fails to load.
+ */
+function mapNeedsBtf(spec: MapSpec, btf: Btf | undefined): boolean {
+  if (mapKind(spec.type).needsBtf) return true;
+  return btf !== undefined && spec.valueTypeId !== undefined && spec.valueTypeId !== 0 && hasSpecialField(btf, spec.valueTypeId);
+}
+
+function createMapFromSpec(spec: MapSpec, btf: KernelBtf | undefined, needsBtf: boolean): KernelMap {
   const isData = spec.initialData !== undefined && spec.type === MapType.ARRAY && spec.initialSlots === undefined;
   const options: MapOptions = {
     type: spec.type,
@@ -271,7 +286,7 @@ function createMapFromSpec(spec: MapSpec, btf: KernelBtf | undefined): KernelMap
       return createMap({ ...options, btf: { fd: btf.fd, keyTypeId: isData ? 0 : (spec.keyTypeId ?? 0), valueTypeId: spec.valueTypeId ?? 0 } });
     } catch (error) {
       // Like libbpf: retry without BTF unless the map type cannot exist without it.
-      if (!(error instanceof BpfError) || mapKind(spec.type).needsBtf) throw error;
+      if (!(error instanceof BpfError) || needsBtf) throw error;
     }
   }
   return createMap(options);

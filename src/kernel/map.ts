@@ -151,12 +151,14 @@ export class KernelMap implements BpfMap {
     return this.#fd < 0;
   }
 
-  /** The kernel's id for this map, its BTF id, and map_extra. */
-  info(): { id: number; btfId: number; mapExtra: bigint } {
+  /** The kernel's id for this map, its BTF id and key/value type ids in it (0: none), and map_extra. */
+  info(): { id: number; btfId: number; btfKeyTypeId: number; btfValueTypeId: number; mapExtra: bigint } {
     const info = objectInfo(this.fd, MapInfoLayout);
     return {
       id: readField(MapInfoLayout, info, 'id'),
       btfId: readField(MapInfoLayout, info, 'btf_id'),
+      btfKeyTypeId: readField(MapInfoLayout, info, 'btf_key_type_id'),
+      btfValueTypeId: readField(MapInfoLayout, info, 'btf_value_type_id'),
       mapExtra: readField64(MapInfoLayout, info, 'map_extra'),
     };
   }

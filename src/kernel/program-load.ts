@@ -143,7 +143,7 @@ function loadError(errno: number, name: string, typeLabel: string, log: string):
   if (log.trim()) {
     const hint =
       errno === Errno.EACCES || errno === Errno.EINVAL
-        ? 'the verifier rejected the program'
+        ? `the verifier rejected the program${logHint(log)}`
         : errno === Errno.E2BIG
           ? 'the program is too large or too complex for the verifier (1M instructions processed, or 8 nested calls)'
           : undefined;
@@ -159,6 +159,20 @@ function loadError(errno: number, name: string, typeLabel: string, log: string):
         ? 'the kernel refused the attributes before verifying: check the program type, expected attach type, flags and attach target'
         : undefined;
   return new BpfError('PROG_LOAD', errno, { subject, ...(hint && { hint }) });
+}
+
+/** Verifier messages whose cause lies outside the program text, and what to do about them. */
+const LOG_HINTS: ReadonlyArray<[RegExp, string]> = [
+  [
+    /has no valid kptr/,
+    'the map value has no kptr field where the program calls bpf_kptr_xchg: the pointer must be declared with btf_type_tag("kptr") (__kptr), which clang 14 leaves out of BTF — compile with clang-19',
+  ],
+  [/has to have BTF in order to use/, 'the map was created without BTF: values with bpf_spin_lock, bpf_timer or kptr fields need the BTF of their type (compile with -g)'],
+];
+
+function logHint(log: string): string {
+  const found = LOG_HINTS.find(([pattern]) => pattern.test(log));
+  return found ? `; ${found[1]}` : '';
 }
 
 function stableCopy(bytes: Uint8Array): Uint8Array {

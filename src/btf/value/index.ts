@@ -3,4 +3,4 @@ export { BtfValueCodec, type ValueCodec, type TypeCodec } from './codec.js';
 export { BtfValueError } from './errors.js';
 export type { BtfValueOptions, SpecialField } from './options.js';
 export { recordDecoder } from './record-decoder.js';
-export { specialFieldOf } from './special.js';
+export { hasSpecialField, specialFieldOf } from './special.js';

@@ -36,3 +36,17 @@ export function specialFieldOf(btf: Btf, id: number): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Does a value of type `id` hold a kernel-managed field anywhere (in a member, a nested
+ * struct or an array element)? The kernel only knows about such fields through the map's
+ * BTF, so a map whose value has one cannot do without it.
+ */
+export function hasSpecialField(btf: Btf, id: number, depth = 0): boolean {
+  if (depth > 32) return false;
+  if (specialFieldOf(btf, id) !== undefined) return true;
+  const t = btf.resolve(id);
+  if (t.kind === 'array') return hasSpecialField(btf, t.type, depth + 1);
+  if (t.kind === 'struct' || t.kind === 'union') return t.members.some((m) => hasSpecialField(btf, m.type, depth + 1));
+  return false;
+}
