@@ -1,7 +1,7 @@
 /**
  * Attaching programs to hooks, as bpf_links wherever the kernel has them: cgroups,
  * network devices (XDP, tcx), network namespaces (sk_lookup, flow dissector),
- * sockmap/sockhash, tracing (fentry/fexit/lsm/tp_btf), raw tracepoints, perf events
+ * sockmap/sockhash, tracing (fentry/fexit/lsm/tp_btf), freplace, raw tracepoints, perf events
  * (software events, tracepoints) and netfilter hooks. Socket filters have no link: they
  * come back as a LegacyAttachment that detaches on close.
  */
@@ -24,6 +24,7 @@ import { native } from './native.js';
 import { cString } from './object-fd.js';
 import { openPerfEvent, PerfType } from './perf-event.js';
 import type { KernelProgram } from './program.js';
+import { programFunctionBtfId } from './program-btf.js';
 import { tryBpf } from './syscall.js';
 import { tracepointId } from './tracefs.js';
 
@@ -106,6 +107,35 @@ export function attachTracing(program: KernelProgram): KernelLink {
   const attachType = program.type === ProgType.LSM ? AttachType.LSM_MAC : program.expectedAttachType;
   if (attachType === undefined) throw new TypeError(`program ${program.name}: tracing programs need the expected attach type they were loaded with`);
   return createLink(LinkCreateAttr, { prog_fd: program.fd, target_fd: 0, attach_type: attachType }, attachName(attachType), program);
+}
+
+/** The function an freplace program replaces: a global function of a loaded program. */
+export interface FreplaceTarget {
+  program: KernelProgram;
+  /** The function's name (a global, non-inlined function in the target's BTF). */
+  function: string;
+}
+
+/**
+ * Attach an freplace (BPF_PROG_TYPE_EXT) program: from then on, calls to the target
+ * function run it instead. Without `target` the kernel uses the target given at load,
+ * for the first link only; give it to attach again after a detach, or to replace the
+ * same function in another program of the same type.
+ */
+export function attachFreplace(program: KernelProgram, target?: FreplaceTarget): KernelLink {
+  if (program.type !== ProgType.EXT) throw new TypeError(`program ${program.name} is not an freplace (ext) program`);
+  const btfId = target ? programFunctionBtfId(target.program, target.function) : 0;
+  const description = target ? `freplace ${target.program.name}:${target.function}` : 'freplace (its load-time target)';
+  const outcome = tryBpf(BpfCmd.LINK_CREATE, LinkCreateAttr, { prog_fd: program.fd, target_fd: target?.program.fd ?? 0, attach_type: 0, target_btf_id: btfId });
+  if (outcome.result >= 0) return new KernelLink(outcome.result, description);
+  const errno = -outcome.result;
+  if (errno === Errno.EINVAL && !target) {
+    throw new BpfError('LINK_CREATE', errno, {
+      subject: `program ${program.name} to ${description}`,
+      hint: 'the target given at load serves the first link only: pass the target program and function to attach again',
+    });
+  }
+  throw attachError('LINK_CREATE', errno, description, program);
 }
 
 /** Attach to a raw tracepoint by name (e.g. "sys_enter"). */

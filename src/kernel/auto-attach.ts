@@ -1,6 +1,7 @@
 /**
  * Attaching a program from its section name, as libbpf's auto-attach does: tracepoints,
- * raw tracepoints, BTF-based tracing (tp_btf, fentry, fexit, fmod_ret, lsm) and uprobes
+ * raw tracepoints, BTF-based tracing (tp_btf, fentry, fexit, fmod_ret, lsm), freplace
+ * (to the program given at load) and uprobes
  * ("uprobe/path:symbol") and USDT probes ("usdt/path:provider:name", with the object's
  * `__bpf_usdt_specs` map wired in when it has one, so bpf_usdt_arg() works). Hooks
  * that need a target the section cannot name (a cgroup, a device, a socket) are attached
@@ -9,7 +10,7 @@
 import type { ProgramSpec } from '../elf/object-spec.js';
 import { AttachType, ProgType } from '../uapi/index.js';
 import { attachIterator } from './iterator.js';
-import { attachRawTracepoint, attachTracepoint, attachTracing } from './attach.js';
+import { attachFreplace, attachRawTracepoint, attachTracepoint, attachTracing, type FreplaceTarget } from './attach.js';
 import type { KernelLink } from './link.js';
 import type { KernelMap } from './map.js';
 import type { KernelProgram } from './program.js';
@@ -36,19 +37,28 @@ function isUprobe(spec: ProgramSpec): boolean {
   return spec.type === ProgType.KPROBE && /^u(ret)?probe/.test(spec.sectionName);
 }
 
+/** What auto-attach needs beyond the program and its section name. */
+export interface AutoAttachContext {
+  /** The object's `__bpf_usdt_specs` map, for USDT programs. */
+  usdtSpecs?: KernelMap;
+  /** The function an freplace program replaces (attached explicitly, so a re-attach works too). */
+  freplaceTarget?: FreplaceTarget;
+}
+
 /** Can `spec` be attached from its section name alone? */
 export function canAutoAttach(spec: ProgramSpec): boolean {
   if (!spec.autoAttach || !spec.attachTarget) return false;
   if (isUprobe(spec)) return spec.attachTarget.includes(':');
   if (isUsdt(spec)) return usdtTarget(spec.attachTarget) !== undefined;
-  return spec.type === ProgType.TRACEPOINT || spec.type === ProgType.RAW_TRACEPOINT || spec.type === ProgType.TRACING || spec.type === ProgType.LSM;
+  return spec.type === ProgType.TRACEPOINT || spec.type === ProgType.RAW_TRACEPOINT || spec.type === ProgType.TRACING || spec.type === ProgType.LSM || spec.type === ProgType.EXT;
 }
 
 /**
- * Attach `program` (loaded from `spec`) where its section name says. `usdtSpecs`: the
- * object's `__bpf_usdt_specs` map, for USDT programs. @throws Error when it cannot be.
+ * Attach `program` (loaded from `spec`) where its section name says; `context` gives
+ * what the section cannot (a USDT spec map, an freplace target). @throws Error when it cannot be.
  */
-export function autoAttach(program: KernelProgram, spec: ProgramSpec, usdtSpecs?: KernelMap): AutoLink {
+export function autoAttach(program: KernelProgram, spec: ProgramSpec, context: AutoAttachContext = {}): AutoLink {
+  const { usdtSpecs } = context;
   if (!canAutoAttach(spec)) {
     throw new Error(`program ${spec.name} (section ${spec.sectionName}) cannot be attached from its section name: attach it with attachCgroup/attachXdp/... and its target`);
   }
@@ -67,6 +77,7 @@ export function autoAttach(program: KernelProgram, spec: ProgramSpec, usdtSpecs?
     });
   }
   if (spec.type === ProgType.TRACING && spec.expectedAttachType === AttachType.TRACE_ITER) return attachIterator(program);
+  if (spec.type === ProgType.EXT) return attachFreplace(program, context.freplaceTarget);
   switch (spec.type) {
     case ProgType.TRACEPOINT: {
       const slash = target.indexOf('/');

@@ -10,8 +10,9 @@ import { ensureBpffsDirectory } from './bpffs.js';
 import type { Collection } from '../api/types.js';
 import type { Btf } from '../btf/btf.js';
 import { hasSpecialField } from '../btf/value/special.js';
-import type { MapSpec, ObjectSpec } from '../elf/object-spec.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/object-spec.js';
 import { MapFlags, MapType, ProgType } from '../uapi/index.js';
+import type { FreplaceTarget } from './attach.js';
 import { attachBtfId, needsAttachBtfId } from './attach-btf.js';
 import { autoAttach, canAutoAttach, USDT_SPECS_MAP, type AutoLink } from './auto-attach.js';
 import type { KernelLink } from './link.js';
@@ -25,6 +26,7 @@ import { mapKind, mapTypeLabel } from './map-kinds.js';
 import { KernelMap } from './map.js';
 import { kernelReadyBtf, objectBtf } from './object-btf.js';
 import { KernelProgram } from './program.js';
+import { programFunctionBtfId } from './program-btf.js';
 import { relocateProgram } from './relocate.js';
 import { attachStructOps, structOpsKernelType, structOpsProgramTarget, structOpsValue } from './struct-ops.js';
 
@@ -41,6 +43,21 @@ export interface CollectionOptions {
   logLevel?: number;
   /** Initial verifier log buffer size. */
   logSize?: number;
+  /**
+   * Programs of other collections that programs of this one attach to, by program name
+   * (libbpf's bpf_program__set_attach_target): an freplace program (`freplace/<func>`)
+   * needs the program whose global function it replaces, and fentry/fexit may trace a
+   * BPF program's function instead of a kernel one. `function` defaults to the name in
+   * the section. The caller keeps the target open while this collection attaches to it.
+   */
+  attachTargets?: Readonly<Record<string, KernelProgram | AttachTargetOption>>;
+}
+
+/** A program's function to attach to, for {@link CollectionOptions.attachTargets}. */
+export interface AttachTargetOption {
+  program: KernelProgram;
+  /** Function name in the target's BTF; default the one the section names. */
+  function?: string;
 }
 
 export class KernelCollection implements Collection {
@@ -50,24 +67,28 @@ export class KernelCollection implements Collection {
   readonly #spec: ObjectSpec;
   readonly #owned: Disposable[];
   readonly #links: AutoLink[] = [];
+  readonly #targets: ReadonlyMap<string, FreplaceTarget>;
 
-  constructor(spec: ObjectSpec, maps: Map<string, KernelMap>, programs: Map<string, KernelProgram>, owned: Disposable[]) {
+  constructor(spec: ObjectSpec, maps: Map<string, KernelMap>, programs: Map<string, KernelProgram>, owned: Disposable[], targets: ReadonlyMap<string, FreplaceTarget> = new Map()) {
     this.#spec = spec;
     this.maps = maps;
     this.programs = programs;
     this.#owned = owned;
+    this.#targets = targets;
   }
 
   /**
    * Attach program `name` where its section name says (tracepoints, raw tracepoints,
-   * tp_btf/fentry/fexit/lsm, uprobes, and USDT probes, which get the object's
-   * `__bpf_usdt_specs` map when it defines one). The link belongs to the collection:
-   * close() detaches it, and so does closing the link.
+   * tp_btf/fentry/fexit/lsm, freplace (to the target given at load, again after every
+   * detach), uprobes, and USDT probes, which get the object's `__bpf_usdt_specs` map when
+   * it defines one). The link belongs to the collection: close() detaches it, and so does
+   * closing the link.
    */
   attach(name: string): AutoLink {
     const program = this.program(name);
     const spec = this.#spec.programs.find((p) => p.name === name)!;
-    const link = autoAttach(program, spec, this.maps.get(USDT_SPECS_MAP));
+    const target = this.#targets.get(name);
+    const link = autoAttach(program, spec, { ...(this.maps.has(USDT_SPECS_MAP) && { usdtSpecs: this.maps.get(USDT_SPECS_MAP)! }), ...(target && { freplaceTarget: target }) });
     this.#links.push(link);
     return link;
   }
@@ -179,9 +200,12 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
     }
 
     const programs = new Map<string, KernelProgram>();
+    const targets = new Map<string, FreplaceTarget>();
     const wanted = options.programs ? new Set(options.programs) : undefined;
     for (const programSpec of spec.programs) {
       if (wanted && !wanted.has(programSpec.name)) continue;
+      const target = attachTargetOf(programSpec, options.attachTargets?.[programSpec.name]);
+      if (target && programSpec.type === ProgType.EXT) targets.set(programSpec.name, target);
       const instructions = relocateProgram(programSpec, {
         mapFd: (name) => maps.get(name)?.fd,
         externs: spec.externs,
@@ -197,8 +221,10 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
         flags: programSpec.flags,
         ...(programSpec.expectedAttachType !== undefined && { expectedAttachType: programSpec.expectedAttachType }),
         ...(structOps && { attachBtfId: structOps.attachBtfId, expectedAttachType: structOps.memberIndex }),
-        ...(needsAttachBtfId(programSpec.type, programSpec.expectedAttachType) &&
+        ...(!target &&
+          needsAttachBtfId(programSpec.type, programSpec.expectedAttachType) &&
           programSpec.attachTarget && { attachBtfId: attachBtfId(programSpec.type, programSpec.expectedAttachType, programSpec.attachTarget) }),
+        ...(target && { attachFd: target.program.fd, attachBtfId: programFunctionBtfId(target.program, target.function) }),
         ...(btf && { btfFd: btf.fd, funcInfo: programSpec.funcInfo, lineInfo: programSpec.lineInfo }),
         ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
         ...(options.logSize !== undefined && { logSize: options.logSize }),
@@ -236,7 +262,7 @@ export function loadCollection(spec: ObjectSpec, options: CollectionOptions = {}
       owned.splice(owned.indexOf(btf), 1);
       btf.close();
     }
-    return new KernelCollection(spec, maps, programs, owned);
+    return new KernelCollection(spec, maps, programs, owned, targets);
   } catch (error) {
     for (const d of owned.reverse()) d[Symbol.dispose]();
     for (const pin of newPins) if (existsSync(pin)) unlinkSync(pin);
@@ -256,6 +282,27 @@ function createStructOpsMap(spec: MapSpec, btf: KernelBtf | undefined): KernelMa
     flags: spec.flags,
     btf: { fd: btf?.fd ?? 0, keyTypeId: 0, valueTypeId: 0, vmlinuxValueTypeId: kernel.valueTypeId },
   });
+}
+
+/**
+ * The function of another program that `spec` attaches to: required for freplace, an
+ * option for fentry/fexit (a BPF program's function instead of a kernel one).
+ */
+function attachTargetOf(spec: ProgramSpec, given: KernelProgram | AttachTargetOption | undefined): FreplaceTarget | undefined {
+  if (!given) {
+    if (spec.type !== ProgType.EXT) return undefined;
+    throw new Error(
+      `program ${spec.name} (section ${spec.sectionName}) replaces a function of another program: ` +
+        `load that program first and give it as options.attachTargets = { ${spec.name}: targetProgram }`,
+    );
+  }
+  if (spec.type !== ProgType.EXT && spec.type !== ProgType.TRACING) {
+    throw new Error(`program ${spec.name} (section ${spec.sectionName}) cannot attach to another program: attachTargets is for freplace and fentry/fexit programs`);
+  }
+  const option = given instanceof KernelProgram ? { program: given } : given;
+  const fn = option.function ?? spec.attachTarget;
+  if (!fn) throw new Error(`program ${spec.name} (section ${spec.sectionName}) names no function: give attachTargets.${spec.name}.function`);
+  return { program: option.program, function: fn };
 }
 
 /**

@@ -153,7 +153,8 @@ function loadError(errno: number, name: string, typeLabel: string, log: string):
     errno === Errno.EPERM
       ? process.getuid?.() === 0
         ? 'this process is root, so something beyond capabilities refuses it: kernel lockdown (/sys/kernel/security/lockdown), ' +
-          'a seccomp or sandbox policy, or for fentry/fexit/lsm a kernel that may not patch its functions (ftrace direct calls)'
+          'a seccomp or sandbox policy, or for programs that run through BPF trampolines (fentry/fexit/fmod_ret/lsm/freplace) a kernel that refuses them ' +
+          '(a locked-down kernel does so before verifying: no verifier log)'
         : 'needs root or CAP_BPF, plus CAP_PERFMON for tracing or CAP_NET_ADMIN for networking program types'
       : errno === Errno.EINVAL
         ? 'the kernel refused the attributes before verifying: check the program type, expected attach type, flags and attach target'
