@@ -2,7 +2,7 @@
  * USDT probes: a host program with inline-asm SDT notes, a libbpf-style usdt program
  * reading its arguments with usdt.bpf.h's bpf_usdt_arg(), fired, detached, and quiet.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
@@ -107,6 +107,40 @@ describeKernel('USDT attach', () => {
     }
     run(3);
     expect(read()).toEqual([5n, 5n, 995n]);
+  });
+
+  it('with a pid, fires only in that process, not in another one running the same binary', async () => {
+    using coll = loadCollection(object());
+    const seen = coll.map('usdt_seen');
+    const hits = () => readU64(seen.lookup(u32(0))!);
+    // Both wait on stdin, then exec the ticker: the pid stays, so the target exists (as
+    // a shell) before the attach and runs the probed binary after it.
+    const waiting = (n: number) => spawn('sh', ['-c', `read go; exec ${ticker} ${n}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const target = waiting(5);
+    const other = waiting(3);
+    const finish = (child: ChildProcess) =>
+      new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`ticker exited with ${code}`))));
+        child.stdin!.end('go\n');
+      });
+    const usdt = attachUsdt(coll.program('on_tick'), ticker, 'bpfkit', 'tick', { specs: coll.map('__bpf_usdt_specs'), pid: target.pid! });
+    try {
+      await finish(other);
+      expect(hits()).toBe(0n);
+      await finish(target);
+      // Five hits, the last with i = 5: the target's, none of the other's three.
+      expect([0, 1, 2].map((slot) => readU64(seen.lookup(u32(slot))!))).toEqual([5n, 5n, 995n]);
+      // Another process of the same binary started now is not the target either.
+      run(2);
+      expect(hits()).toBe(5n);
+    } finally {
+      usdt.close();
+      target.kill();
+      other.kill();
+    }
   });
 
   it('spec slots are reused after detach, and an unknown probe is named', () => {
