@@ -1,8 +1,8 @@
 /**
  * Attaching a program from its section name, as libbpf's auto-attach does: tracepoints,
  * raw tracepoints, BTF-based tracing (tp_btf, fentry, fexit, fmod_ret, lsm), freplace
- * (to the program given at load) and uprobes
- * ("uprobe/path:symbol") and USDT probes ("usdt/path:provider:name", with the object's
+ * (to the program given at load), uprobes ("uprobe/path:symbol"), uprobe_multi
+ * ("uprobe.multi/path:glob", one link for every matching function) and USDT probes ("usdt/path:provider:name", with the object's
  * `__bpf_usdt_specs` map wired in when it has one, so bpf_usdt_arg() works). Hooks
  * that need a target the section cannot name (a cgroup, a device, a socket) are attached
  * with the functions in attach.ts instead.
@@ -15,6 +15,7 @@ import type { KernelLink } from './link.js';
 import type { KernelMap } from './map.js';
 import type { KernelProgram } from './program.js';
 import { attachUprobe } from './uprobe.js';
+import { attachUprobeMulti } from './uprobe-multi.js';
 import { attachUsdt, type UsdtLink } from './usdt.js';
 
 /** What auto-attach returns: a bpf_link, or for a USDT probe one link per probe site. */
@@ -33,8 +34,12 @@ function usdtTarget(target: string): { path: string; provider: string; name: str
   return m ? { path: m[1]!, provider: m[2]!, name: m[3]! } : undefined;
 }
 
+function isUprobeMulti(spec: ProgramSpec): boolean {
+  return spec.type === ProgType.KPROBE && spec.expectedAttachType === AttachType.TRACE_UPROBE_MULTI;
+}
+
 function isUprobe(spec: ProgramSpec): boolean {
-  return spec.type === ProgType.KPROBE && /^u(ret)?probe/.test(spec.sectionName);
+  return spec.type === ProgType.KPROBE && /^u(ret)?probe/.test(spec.sectionName) && !isUprobeMulti(spec);
 }
 
 /** What auto-attach needs beyond the program and its section name. */
@@ -48,7 +53,7 @@ export interface AutoAttachContext {
 /** Can `spec` be attached from its section name alone? */
 export function canAutoAttach(spec: ProgramSpec): boolean {
   if (!spec.autoAttach || !spec.attachTarget) return false;
-  if (isUprobe(spec)) return spec.attachTarget.includes(':');
+  if (isUprobe(spec) || isUprobeMulti(spec)) return spec.attachTarget.includes(':');
   if (isUsdt(spec)) return usdtTarget(spec.attachTarget) !== undefined;
   return spec.type === ProgType.TRACEPOINT || spec.type === ProgType.RAW_TRACEPOINT || spec.type === ProgType.TRACING || spec.type === ProgType.LSM || spec.type === ProgType.EXT;
 }
@@ -66,6 +71,11 @@ export function autoAttach(program: KernelProgram, spec: ProgramSpec, context: A
   if (isUsdt(spec)) {
     const { path, provider, name } = usdtTarget(target)!;
     return attachUsdt(program, path, provider, name, usdtSpecs ? { specs: usdtSpecs } : {});
+  }
+  if (isUprobeMulti(spec)) {
+    // "path:pattern", the pattern a glob over the binary's function names
+    const colon = target.lastIndexOf(':');
+    return attachUprobeMulti(program, target.slice(0, colon), { pattern: target.slice(colon + 1), retprobe: spec.sectionName.startsWith('uretprobe') });
   }
   if (isUprobe(spec)) {
     // "path:symbol" or "path:symbol+offset"

@@ -7,7 +7,7 @@ export { createMap, type MapOptions, type MapBtfRef } from './map-create.js';
 export { KernelMap, type KernelMapInfo, type MapBatch } from './map.js';
 export { KernelProgram } from './program.js';
 export { loadProgram, LogLevel, type ProgramLoadOptions, type LoadedProgram } from './program-load.js';
-export { loadCollection, KernelCollection, type CollectionOptions } from './collection.js';
+export { loadCollection, KernelCollection, type CollectionOptions, type AttachTargetOption } from './collection.js';
 export { KernelBtf } from './btf-object.js';
 export { type ValueFields } from './map-btf.js';
 export { type VariableValue } from './global-data.js';
@@ -26,6 +26,8 @@ export {
   attachNetns,
   attachSockMap,
   attachTracing,
+  attachFreplace,
+  type FreplaceTarget,
   attachRawTracepoint,
   attachPerfEvent,
   attachTracepoint,
@@ -35,10 +37,12 @@ export {
 } from './attach.js';
 export { openPerfEvent, PerfType, PerfSoftware, type PerfEventOptions } from './perf-event.js';
 export { tracepointId, tracefsRoot } from './tracefs.js';
-export { autoAttach, canAutoAttach, USDT_SPECS_MAP, type AutoLink } from './auto-attach.js';
+export { autoAttach, canAutoAttach, USDT_SPECS_MAP, type AutoLink, type AutoAttachContext } from './auto-attach.js';
 export { probeFeatures, probeHelper, helperProbeGaps, probeMapType, probeProgramType, minimalMapOptions, type KernelFeatures } from './features.js';
 export { PerfEventArrayReader, type PerfReaderOptions } from './perf-reader.js';
 export { attachUprobe, attachUprobeAt, type UprobeOptions } from './uprobe.js';
+export { attachUprobeMulti, matchFunctionOffsets, type UprobeMultiOptions } from './uprobe-multi.js';
+export { programBtf, programFunctionBtfId } from './program-btf.js';
 export { listPrograms, listMaps, listLinks, programSummary, mapSummary, xlatedInstructions, type ProgramSummary, type MapSummary, type LinkSummary } from './inventory.js';
 export { attachIterator, IteratorLink } from './iterator.js';
 export { queryAttached, enableRunTimeStats, QUERY_EFFECTIVE, type AttachedPrograms } from './query.js';
