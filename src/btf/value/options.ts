@@ -20,7 +20,8 @@ export interface BtfValueOptions {
 /**
  * Marks a kernel-managed field in a decoded value. Its bytes mean nothing to user space
  * (the kernel hides or owns them), so they are neither decoded nor written: encoding
- * leaves them zero, whatever the value holds.
+ * leaves them zero, whatever the value holds. The kernel ignores those bytes on update
+ * too; note that updating a value from user space releases a kptr stored in it.
  */
 export interface SpecialField {
   /** "bpf_spin_lock", "bpf_timer", "kptr", ... */
