@@ -75,4 +75,42 @@ describeKernel('freplace (BPF_PROG_TYPE_EXT)', () => {
     }
     expect(openFdCount()).toBe(before);
   });
+
+  it('fentry/fexit on a BPF program\'s function count its runs and stop when detached; or the kernel refusal is explained', () => {
+    const before = openFdCount();
+    const target = loadCollection(targetSpec());
+    try {
+      const entry = target.program('entry');
+      const spec = loadObjectSpec(readFileSync(compileBpf('test/kernel/fixtures/fentry_prog.c')));
+      let tracer: KernelCollection;
+      try {
+        tracer = loadCollection(spec, { attachTargets: { on_entry: entry, on_exit: { program: entry, function: 'entry' } } });
+      } catch (error) {
+        expect(error).toBeInstanceOf(BpfError);
+        expect((error as BpfError).code).toBe('EPERM');
+        expect((error as BpfError).message).toMatch(/lockdown/);
+        return;
+      }
+      try {
+        const links = tracer.attachAll();
+        entry.testRun({ data: new Uint8Array(64), repeat: 3 });
+        expect(readU64(tracer.variable('entered'))).toBe(3n);
+        expect(readU64(tracer.variable('exited'))).toBe(3n);
+        for (const link of links) link.close();
+        entry.testRun({ data: new Uint8Array(64) });
+        expect(readU64(tracer.variable('entered'))).toBe(3n);
+      } finally {
+        tracer.close();
+      }
+    } finally {
+      target.close();
+    }
+    expect(openFdCount()).toBe(before);
+  });
+
+  it('attachTargets is refused for programs that cannot attach to another program', () => {
+    using target = loadCollection(targetSpec());
+    expect(() => loadCollection(targetSpec(), { attachTargets: { entry: target.program('entry') } })).toThrow(/cannot attach to another program: attachTargets is for freplace and fentry\/fexit/);
+  });
 });
+
