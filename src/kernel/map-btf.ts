@@ -1,7 +1,7 @@
 /**
  * Minimal BTF describing a map's key and value, for map types and value layouts that
  * the kernel only accepts with BTF: local storages (sk/inode/task/cgrp) and values that
- * hold a `struct bpf_spin_lock` or `struct bpf_timer` at a given offset. Built with the
+ * hold a `struct bpf_spin_lock`, a `struct bpf_timer` or kptrs at given offsets. Built with the
  * btf layer's encoder.
  */
 import { Btf } from '../btf/btf.js';
@@ -15,6 +15,13 @@ export interface ValueFields {
   spinLock?: number;
   /** Offset of a `struct bpf_timer` (16 bytes, 8-aligned). */
   timer?: number;
+  /**
+   * Kernel object pointers (8 bytes, 8-aligned) that programs fill with bpf_kptr_xchg:
+   * `struct` names the kernel type ("task_struct", "cgroup", ...), which the kernel looks
+   * up by name in vmlinux BTF; `tag` is `kptr` (referenced, the default),
+   * `kptr_untrusted` or `percpu_kptr`.
+   */
+  kptrs?: ReadonlyArray<{ offset: number; struct: string; tag?: 'kptr' | 'kptr_untrusted' | 'percpu_kptr' }>;
 }
 
 export interface MapBtf {
@@ -26,6 +33,7 @@ export interface MapBtf {
 
 const SPIN_LOCK_SIZE = 4;
 const TIMER_SIZE = 16;
+const KPTR_SIZE = 8;
 
 /** Build BTF with a `key` type of `keySize` bytes and a `value` struct of `valueSize` bytes. */
 export function mapBtf(keySize: number, valueSize: number, fields: ValueFields = {}): MapBtf {
@@ -55,6 +63,14 @@ export function mapBtf(keySize: number, valueSize: number, fields: ValueFields =
     const opaque = add({ kind: 'array', name: '', type: u64, indexType: u32, nelems: 2 });
     const timer = add({ kind: 'struct', name: 'bpf_timer', size: TIMER_SIZE, members: [member('__opaque', opaque, 0)] });
     special.push({ offset: fields.timer, size: TIMER_SIZE, type: timer, name: 'timer' });
+  }
+  for (const [i, k] of (fields.kptrs ?? []).entries()) {
+    // ptr -> type_tag("kptr") -> struct NAME: the shape btf_parse_kptr wants. The struct
+    // only needs its name and kind; the kernel takes its layout from vmlinux.
+    const target = add({ kind: 'struct', name: k.struct, size: 0, members: [] });
+    const tag = add({ kind: 'type_tag', name: k.tag ?? 'kptr', type: target });
+    const ptr = add({ kind: 'ptr', name: '', type: tag });
+    special.push({ offset: k.offset, size: KPTR_SIZE, type: ptr, name: `kptr${i}` });
   }
   special.sort((a, b) => a.offset - b.offset);
 

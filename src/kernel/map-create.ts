@@ -44,7 +44,7 @@ export interface MapOptions {
   mapExtra?: bigint;
   /** Network device to offload to. */
   ifindex?: number;
-  /** Kernel-managed fields in the value (bpf_spin_lock, bpf_timer): BTF is generated for them. */
+  /** Kernel-managed fields in the value (bpf_spin_lock, bpf_timer, kptrs): BTF is generated for them. */
   valueFields?: ValueFields;
   /** Describe key and value with this BTF instead of generated BTF. */
   btf?: MapBtfRef;

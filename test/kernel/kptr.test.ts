@@ -5,6 +5,7 @@ import { Btf } from '../../src/btf/btf.js';
 import { specialFieldOf } from '../../src/btf/value/special.js';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
 import { loadCollection, type KernelCollection } from '../../src/kernel/collection.js';
+import { createMap } from '../../src/kernel/map-create.js';
 import { BpfError, VerifierError } from '../../src/kernel/errors.js';
 import { UpdateFlags } from '../../src/uapi/index.js';
 import { compileBpf } from '../support/clang.js';
@@ -112,6 +113,29 @@ describeKernel('map values holding a kptr', () => {
     expect(seen()).toBe(0);
     expect(run('store_task_hash')).toBe(STORED);
     hash.delete(u32(0)); // deleting the element releases its task too
+  });
+
+  it('a map created by hand with a kptr field (generated BTF) serves the programs in place of the object’s', () => {
+    const spec = kptrSpec();
+    using tasks = createMap({ type: 'ARRAY', name: 'tasks', valueSize: 24, maxEntries: 1, valueFields: { kptrs: [{ offset: 8, struct: 'task_struct' }] } });
+    expect(tasks.info().btfId).toBeGreaterThan(0);
+    {
+      using coll = loadCollection(spec, { variables: { target_pid: process.pid }, replaceMaps: { tasks } });
+      const { run, seen } = runner(coll);
+      expect(run('store_task')).toBe(STORED);
+      expect(run('peek_task')).toBe(0);
+      expect(seen()).toBe(process.pid);
+      expect([...tasks.lookup(u32(0))!.subarray(8, 16)]).toEqual(Array(8).fill(0));
+    }
+    // The map outlives the collection and still holds the task: a second one finds it.
+    using again = loadCollection(spec, { variables: { target_pid: process.pid }, replaceMaps: { tasks } });
+    expect(again.program('peek_task').testRun({}).retval).toBe(0);
+    expect(runner(again).seen()).toBe(process.pid);
+    expect(again.program('drop_task').testRun({}).retval).toBe(STORED);
+
+    // A map without BTF cannot hold a kptr: the verifier refuses bpf_kptr_xchg on it, and the error says why.
+    using plain = createMap({ type: 'ARRAY', name: 'tasks', valueSize: 24, maxEntries: 1 });
+    expect(() => loadCollection(spec, { programs: ['store_task'], replaceMaps: { tasks: plain } })).toThrow(/the map was created without BTF: values with .*kptr fields need the BTF/);
   });
 
   it('without the kptr type tag (clang 14) the verifier refusal says which compiler to use', () => {
