@@ -1,16 +1,41 @@
 /**
- * Worker thread of bench/kernel-ringbuf.bench.ts: drives the producer program with
- * BPF_PROG_TEST_RUN (fd shared with the parent thread) until `total` records were asked for.
+ * Producer thread of bench/kernel-ringbuf.bench.ts. Runs the producer program
+ * (bench/kernel-ringbuf-program.ts, fd shared with the parent thread) with
+ * BPF_PROG_TEST_RUN, asking each invocation for up to `chunk` records, until `total`
+ * records were written. An invocation writes only what fits in the ring, so when the
+ * consumer falls behind the producer spins here (on its own core) until there is room.
+ * Each request `{ total, chunk }` is answered with `{ produced, seconds, invocations, fullInvocations }`;
+ * the parent can cut a request short through the shared `stop` flag.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { BpfCmd, ProgTestRunAttr } from '../src/kernel/bpf-attr.js';
-import { stableBuffer } from '../src/kernel/layout.js';
-import { tryBpf } from '../src/kernel/syscall.js';
+import { encodeStruct, stableBuffer } from '../src/kernel/layout.js';
+import { native } from '../src/kernel/native.js';
 
-const { programFd, total, repeat } = workerData as { programFd: number; total: number; repeat: number };
+const { programFd, stop } = workerData as { programFd: number; stop: Int32Array };
 const data = stableBuffer(64);
-for (let done = 0; done < total; done += repeat) {
-  const outcome = tryBpf(BpfCmd.PROG_TEST_RUN, ProgTestRunAttr, { prog_fd: programFd, data_in: data, data_size_in: 64, repeat: Math.min(repeat, total - done) });
-  if (outcome.result < 0) throw new Error(`PROG_TEST_RUN failed: ${outcome.result}`);
-}
-parentPort!.postMessage('done');
+const wanted = new DataView(data.buffer);
+// One attr buffer, re-encoded per run: the loop below is the producer's hot path.
+const attr = stableBuffer(ProgTestRunAttr.size);
+const attrView = new DataView(attr.buffer);
+const bpf = native().bpf;
+
+parentPort!.on('message', ({ total, chunk }: { total: number; chunk: number }) => {
+  let produced = 0;
+  let invocations = 0;
+  let fullInvocations = 0;
+  const start = process.hrtime.bigint();
+  // The parent sets `stop` when its consumer gave up: a full ring would hold us here forever.
+  while (produced < total && Atomics.load(stop, 0) === 0) {
+    wanted.setUint32(0, Math.min(chunk, total - produced), true);
+    encodeStruct(ProgTestRunAttr, { prog_fd: programFd, data_in: data, data_size_in: data.length, repeat: 1 }, attr);
+    const result = bpf(BpfCmd.PROG_TEST_RUN, attr);
+    if (result < 0) throw new Error(`PROG_TEST_RUN failed: ${result}`);
+    const written = attrView.getUint32(4, true); // retval: records written
+    invocations++;
+    if (written === 0) fullInvocations++;
+    produced += written;
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  parentPort!.postMessage({ produced, seconds, invocations, fullInvocations });
+});
