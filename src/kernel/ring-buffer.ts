@@ -81,7 +81,9 @@ export class RingBufferReader implements RecordReader {
     this.#checkOpen();
     // Positions are byte counts: Numbers are exact far beyond what a ring will ever carry.
     let consumerPos = Number(Atomics.load(this.#consumer, 0));
-    const size = this.#size;
+    // The kernel makes the size a power of two, so `& mask` is the offset (ToInt32 keeps
+    // the position modulo 2^32, a multiple of the size): far cheaper than `%` on a double.
+    const mask = this.#size - 1;
     const headers = this.#headers;
     const bytes = this.#bytes;
     let count = 0;
@@ -91,7 +93,7 @@ export class RingBufferReader implements RecordReader {
         if (consumerPos >= producerPos) break;
         let progressed = false;
         while (consumerPos < producerPos && count < max) {
-          const offset = consumerPos % size;
+          const offset = consumerPos & mask;
           const header = Atomics.load(headers, offset >> 2);
           if (header & BUSY) break; // reserved, not yet committed
           const length = header & LENGTH_MASK;
@@ -115,13 +117,12 @@ export class RingBufferReader implements RecordReader {
 
   /** Records already waiting (copies), without blocking. */
   drain(max = Infinity): Uint8Array[] {
-    // Each record gets a buffer of its own (so `record.buffer` is just the record). A new
-    // small Uint8Array lives on V8's heap, far cheaper than slice()'s off-heap store.
+    // Each record gets a buffer of its own (so `record.buffer` is just the record).
+    // slice() is one allocation and one copy; new Uint8Array + set(subarray) is three
+    // objects (measured 1.4x slower for 64-byte records).
     const out: Uint8Array[] = [];
     this.consumeRaw((bytes, offset, length) => {
-      const record = new Uint8Array(length);
-      record.set(bytes.subarray(offset, offset + length));
-      out.push(record);
+      out.push(bytes.slice(offset, offset + length));
     }, max);
     return out;
   }
@@ -159,9 +160,18 @@ export class RingBufferReader implements RecordReader {
     }
   }
 
-  /** Every record (a copy) as it arrives, until `signal` aborts or the reader is closed. */
-  async *records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
-    for await (const batch of this.batches(options)) yield* batch;
+  /**
+   * Every record (a copy) as it arrives, until `signal` aborts or the reader is closed
+   * (the iteration then ends quietly). Records are copied out in batches of up to 4096
+   * and the fd is waited on only when the ring is empty.
+   */
+  records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+    return new RecordIterator(
+      (max) => this.drain(max),
+      (signal) => this.wait(signal),
+      () => this.#closed,
+      options.signal,
+    );
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -184,5 +194,89 @@ export class RingBufferReader implements RecordReader {
 
   #checkOpen(): void {
     if (this.#closed) throw new Error('this ring buffer reader is closed');
+  }
+}
+
+type IterationResult = IteratorResult<Uint8Array, undefined>;
+const BATCH = 4096;
+const DONE: IterationResult = Object.freeze({ value: undefined, done: true });
+
+/**
+ * The async iterator behind RingBufferReader.records(). An async generator costs several
+ * promise turns per record (`yield*` over a batch measured about 4x slower); this one
+ * answers next() with an already-resolved promise while a copied batch lasts, and runs
+ * the slow path (copy the next batch, or wait on the fd) only when the batch is used up.
+ * Calls made while a slow step is pending are queued behind it, as a generator would.
+ */
+class RecordIterator implements AsyncGenerator<Uint8Array, undefined> {
+  #batch: Uint8Array[] = [];
+  #index = 0;
+  #finished = false;
+  /** The slow step in progress, if any. */
+  #pending: Promise<IterationResult> | undefined;
+
+  constructor(
+    private readonly drain: (max: number) => Uint8Array[],
+    private readonly wait: (signal?: AbortSignal) => Promise<void>,
+    private readonly closed: () => boolean,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  next(): Promise<IterationResult> {
+    if (this.#pending === undefined) {
+      const index = this.#index;
+      if (index < this.#batch.length && !this.#finished && !this.signal?.aborted && !this.closed()) {
+        this.#index = index + 1;
+        return Promise.resolve({ value: this.#batch[index]!, done: false });
+      }
+    }
+    const step: Promise<IterationResult> = this.#pending ? this.#pending.then(() => this.#slowNext(), () => this.#slowNext()) : this.#slowNext();
+    this.#pending = step;
+    const settled = () => {
+      if (this.#pending === step) this.#pending = undefined;
+    };
+    step.then(settled, settled);
+    return step;
+  }
+
+  async #slowNext(): Promise<IterationResult> {
+    for (;;) {
+      if (this.#finished || this.signal?.aborted || this.closed()) return this.#finish();
+      if (this.#index < this.#batch.length) return { value: this.#batch[this.#index++]!, done: false };
+      this.#batch = this.drain(BATCH);
+      this.#index = 0;
+      if (this.#batch.length > 0) continue;
+      try {
+        await this.wait(this.signal);
+      } catch (error) {
+        if (this.signal?.aborted) return this.#finish();
+        this.#finish();
+        throw error;
+      }
+    }
+  }
+
+  #finish(): IterationResult {
+    this.#finished = true;
+    this.#batch = [];
+    this.#index = 0;
+    return DONE;
+  }
+
+  return(): Promise<IterationResult> {
+    return Promise.resolve(this.#finish());
+  }
+
+  throw(error: unknown): Promise<IterationResult> {
+    this.#finish();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#finish();
   }
 }
