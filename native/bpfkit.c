@@ -206,6 +206,23 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return make_int(env, r < 0 ? -errno : 0);
 }
 
+/* pidfd_open(pid, 0) and pidfd_getfd(pidfd, fd, 0): a duplicate of another process's fd
+ * (the mesh agent takes in sockets that were connected before it started). */
+static napi_value js_pidfd_open(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  INT_ARG(pid, 0);
+  long r = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  return make_int(env, r < 0 ? -errno : r);
+}
+
+static napi_value js_pidfd_getfd(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  INT_ARG(pidfd, 0);
+  INT_ARG(fd, 1);
+  long r = syscall(SYS_pidfd_getfd, (int)pidfd, (int)fd, 0);
+  return make_int(env, r < 0 ? -errno : r);
+}
+
 /* An mmapped region lent to JavaScript as an external ArrayBuffer. */
 typedef struct {
   void *addr;
@@ -423,6 +440,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"perfEventOpen", NULL, js_perf_event_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ioctl", NULL, js_ioctl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pidfdOpen", NULL, js_pidfd_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pidfdGetfd", NULL, js_pidfd_getfd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mmap", NULL, js_mmap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"munmap", NULL, js_munmap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_enumerable, NULL},

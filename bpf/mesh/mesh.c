@@ -12,6 +12,14 @@
  * could be overtaken by redirected ones. Dropping back to TCP is always safe (the
  * receiver drains redirected bytes first), so policy changes and failed redirects move
  * a connection to the normal path for good.
+ *
+ * Connections established before the agent started are taken in by the agent (it reads
+ * their sequence numbers with the mesh_scan iterator and inserts both sockets from user
+ * space, into mesh_picked_socks). A thread may already sleep in a plain TCP receive on
+ * such a socket, and it would never see bytes queued on the psock: so that map has no
+ * stream verdict (TCP bytes stay where that thread looks), and a direction starts
+ * redirecting only once the receiver is seen outside any receive call and nothing of the
+ * direction is in flight or unread (MESH_CONN_PICKED, see may_start_redirect).
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -36,6 +44,21 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mesh_socks SEC(".maps");
+
+/* Sockets of connections taken in after they were established: the same sk_msg program,
+ * never a stream verdict (see the top of this file). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, MESH_MAX_CONNS);
+	__type(key, __u64);	/* socket cookie */
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mesh_picked_socks SEC(".maps");
+
+/* Kernel address of woken_wake_function, the wake-up function of a task sleeping in a
+ * socket receive or send (the agent sets it from /proc/kallsyms before load; 0: unknown,
+ * and picked-up connections then never start redirecting). */
+const volatile __u64 woken_wake_function_address = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -74,7 +97,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MESH_STAT_MAX);
+	__uint(max_entries, MESH_STAT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -96,6 +119,15 @@ struct {
 	__type(key, int);
 	__type(value, __u64);
 } mesh_sk_cookie SEC(".maps");
+
+/* Sockets the agent wants the scan to report (value: their cookie). The agent fills it
+ * with duplicates of the fds of processes in the cgroup, runs mesh_scan, and empties it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} mesh_scan_socks SEC(".maps");
 
 static __always_inline void count(__u32 stat, __u64 n)
 {
@@ -198,14 +230,47 @@ static __always_inline int judge(struct mesh_conn *c, const __u32 *server_ip, __
 }
 
 /* CO-RE views of the kernel structs the bypass peeks at (only these fields are relocated). */
+struct sock_common___mesh {
+	unsigned char skc_state;
+} __attribute__((preserve_access_index));
+
+struct list_head___mesh {
+	struct list_head___mesh *next;
+} __attribute__((preserve_access_index));
+
+struct wait_queue_head___mesh {
+	struct list_head___mesh head;
+} __attribute__((preserve_access_index));
+
+struct wait_queue_entry___mesh {
+	void *func;
+	struct list_head___mesh entry;
+} __attribute__((preserve_access_index));
+
+struct socket_wq___mesh {
+	struct wait_queue_head___mesh wait;
+} __attribute__((preserve_access_index));
+
+struct socket_lock_t___mesh {
+	int owned;
+} __attribute__((preserve_access_index));
+
 struct sock___mesh {
+	struct sock_common___mesh __sk_common;
+	struct socket_lock_t___mesh sk_lock;
+	struct socket_wq___mesh *sk_wq;
 	void *sk_user_data;
 	int sk_rcvbuf;
 } __attribute__((preserve_access_index));
 
+struct sk_buff_head___mesh {
+	__u32 qlen;
+} __attribute__((preserve_access_index));
+
 struct sk_psock___mesh {
 	struct sock___mesh *sk;
-	__u32 msg_tot_len;
+	__u32 msg_tot_len;			/* bytes queued in ingress_msg */
+	struct sk_buff_head___mesh ingress_skb;	/* skbs the backlog has not moved yet */
 } __attribute__((preserve_access_index));
 
 /* sk_user_data carries flag bits below the psock pointer (SK_USER_DATA_PTRMASK). */
@@ -215,6 +280,12 @@ struct sk_psock___mesh {
 
 struct tcp_sock___mesh {
 	__u8 is_mptcp;	/* bool in the kernel */
+	__u32 snd_una;
+	__u32 write_seq;
+	__u32 rcv_nxt;
+	__u32 copied_seq;
+	__u64 bytes_acked;
+	__u64 bytes_received;
 } __attribute__((preserve_access_index));
 
 /* An MPTCP subflow: its bytes belong to the MPTCP socket above it, so it stays on the
@@ -344,18 +415,41 @@ static __always_inline void on_passive_established(struct bpf_sock_ops *skops)
 	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
+/* Does a psock hold received bytes the application has not read? Leaving the sockhash
+ * frees the psock and whatever is queued on it, so a socket may leave only when this is
+ * false. Read under the socket's lock (sock_ops runs with it held), so no received
+ * segment can be added meanwhile; the backlog only moves skbs that are counted here. */
+static __always_inline int psock_holds_data(__u64 psock_address)
+{
+	struct sk_psock___mesh *psock = (struct sk_psock___mesh *)psock_address;
+	__u32 queued = 1, skbs = 1;
+
+	if (!psock)
+		return 0;
+	if (bpf_probe_read_kernel(&queued, sizeof(queued), &psock->msg_tot_len) ||
+	    bpf_probe_read_kernel(&skbs, sizeof(skbs), &psock->ingress_skb.qlen))
+		return 1;
+	return queued || skbs;
+}
+
 static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 {
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	struct mesh_conn *c = bpf_map_lookup_elem(&mesh_conns, &cookie);
 
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 	if (c && c->peer_cookie == 0) {
-		/* Data was ACKed and no local peer claimed this connection: not ours. */
+		/* Data was ACKed and no local peer claimed this connection: not ours. Bytes the
+		 * peer sent first (a server's banner) may wait unread in the psock: then stay,
+		 * on TCP, and look again at the next ACK. */
+		if (psock_holds_data(own_psock(skops))) {
+			count(MESH_STAT_REMOVAL_DEFERRED, 1);
+			return;
+		}
 		bpf_map_delete_elem(&mesh_socks, &cookie);
 		bpf_map_delete_elem(&mesh_conns, &cookie);
 		count(MESH_STAT_UNPAIRED_REMOVED, 1);
 	}
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 
 static __always_inline void on_state(struct bpf_sock_ops *skops)
@@ -435,12 +529,81 @@ static __always_inline int peer_backed_up(const struct mesh_conn *c, __u64 size)
 	return queued + size > (__u64)limit;
 }
 
+/* Is a task of the peer possibly inside a receive call that started before the socket
+ * was taken in (and so runs the plain TCP code, which never looks at the psock)? Such a
+ * task owns the socket lock while it copies, or sleeps on the socket's wait queue with
+ * woken_wake_function (epoll and poll waiters use other functions and are fine: their
+ * next receive call runs the sockmap code). Unknown counts as yes. */
+static __always_inline int peer_may_be_reading(struct sock___mesh *peer)
+{
+	struct socket_wq___mesh *wq = 0;
+	struct list_head___mesh *head, *pos = 0;
+	void *func = 0;
+	int owned = 1;
+
+	if (!woken_wake_function_address)
+		return 1;
+	if (bpf_probe_read_kernel(&owned, sizeof(owned), &peer->sk_lock.owned) || owned)
+		return 1;
+	if (bpf_probe_read_kernel(&wq, sizeof(wq), &peer->sk_wq) || !wq)
+		return 1;
+	head = &wq->wait.head;
+	if (bpf_probe_read_kernel(&pos, sizeof(pos), &head->next))
+		return 1;
+	for (int i = 0; i < 8; i++) {
+		if (pos == head)
+			return 0;
+		if (!pos || bpf_probe_read_kernel(&func, sizeof(func),
+				(void *)pos - bpf_core_field_offset(struct wait_queue_entry___mesh, entry) +
+				bpf_core_field_offset(struct wait_queue_entry___mesh, func)))
+			return 1;
+		if ((unsigned long)func == woken_wake_function_address)
+			return 1;
+		if (bpf_probe_read_kernel(&pos, sizeof(pos), &pos->next))
+			return 1;
+	}
+	return 1;	/* more waiters than we look at */
+}
+
+/* May a picked-up connection start redirecting this direction now? Only when no byte of
+ * it can be overtaken and the receiver will look at its psock:
+ *  - this socket has sent on TCP since it was taken in (so a receive call that began
+ *    before had something to return),
+ *  - all it sent was ACKed (the sender's lock is held: nothing new leaves meanwhile),
+ *  - the peer's TCP receive queue is empty (copied_seq == rcv_nxt),
+ *  - and no task of the peer may still be in a plain TCP receive call.
+ * Racy reads can only say "not yet". */
+static __always_inline int may_start_redirect(struct bpf_sock *sk, const struct mesh_conn *c)
+{
+	struct tcp_sock___mesh *tp = (struct tcp_sock___mesh *)bpf_skc_to_tcp_sock(sk);
+	struct sk_psock___mesh *psock = (struct sk_psock___mesh *)c->peer_psock;
+	struct tcp_sock___mesh *peer = 0;
+	__u32 rcv_nxt = 0, copied_seq = 1;
+
+	if (!(c->flags & MESH_CONN_F_TCP_SENT) || !tp || !psock || tp->snd_una != tp->write_seq)
+		return 0;
+	if (bpf_probe_read_kernel(&peer, sizeof(peer), &psock->sk) || !peer)
+		return 0;
+	if (bpf_probe_read_kernel(&rcv_nxt, sizeof(rcv_nxt), &peer->rcv_nxt) ||
+	    bpf_probe_read_kernel(&copied_seq, sizeof(copied_seq), &peer->copied_seq) ||
+	    rcv_nxt != copied_seq)
+		return 0;
+	return !peer_may_be_reading((struct sock___mesh *)peer);
+}
+
 static __always_inline int pass(__u64 cookie, __u64 size)
 {
 	count(MESH_STAT_PASSED_MSGS, 1);
 	count(MESH_STAT_PASSED_BYTES, size);
 	count_conn(cookie, size, 0);
 	return SK_PASS;
+}
+
+static __always_inline long redirect(struct sk_msg_md *msg, struct mesh_conn *c)
+{
+	if (c->flags & MESH_CONN_F_PICKED)
+		return bpf_msg_redirect_hash(msg, &mesh_picked_socks, &c->peer_cookie, BPF_F_INGRESS);
+	return bpf_msg_redirect_hash(msg, &mesh_socks, &c->peer_cookie, BPF_F_INGRESS);
 }
 
 SEC("sk_msg")
@@ -470,8 +633,15 @@ int mesh_redirect(struct sk_msg_md *msg)
 		c->policy_generation = cfg->generation;
 		c->allowed = policy_allows(cfg, c->family, server_ip, server_port);
 	}
+	if (c->state == MESH_CONN_PICKED && c->allowed) {
+		if (!may_start_redirect(sk, c)) {
+			c->flags |= MESH_CONN_F_TCP_SENT;	/* only this socket's sends write it */
+			return pass(cookie, size);
+		}
+		c->state = MESH_CONN_REDIRECT;
+	}
 	if (c->state != MESH_CONN_REDIRECT || !c->allowed || peer_backed_up(c, size) ||
-	    bpf_msg_redirect_hash(msg, &mesh_socks, &c->peer_cookie, BPF_F_INGRESS) != SK_PASS) {
+	    redirect(msg, c) != SK_PASS) {
 		/* Not paired before the first byte, switched off by policy, the receiver
 		 * stopped reading, or the peer is gone: this socket's sends take the normal
 		 * path from now on. */
@@ -483,6 +653,52 @@ int mesh_redirect(struct sk_msg_md *msg)
 	count(MESH_STAT_REDIRECTED_BYTES, size);
 	count_conn(cookie, size, 1);
 	return SK_PASS;
+}
+
+/* The agent's scan. Local views of the iterator's context and of struct seq_file's owner
+ * (only the offsets are relocated). */
+struct bpf_iter_meta___mesh {
+	void *seq;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__bpf_sk_storage_map___mesh {
+	struct bpf_iter_meta___mesh *meta;
+	void *map;
+	struct sock___mesh *sk;
+	__u64 *value;
+} __attribute__((preserve_access_index));
+
+/* Report each socket in mesh_scan_socks (see struct mesh_scan_record), and complete the
+ * psock addresses of connections the agent has just taken in, which it cannot read. */
+SEC("iter/bpf_sk_storage_map")
+int mesh_scan(struct bpf_iter__bpf_sk_storage_map___mesh *ctx)
+{
+	struct sock___mesh *sk = ctx->sk;
+	__u64 *value = ctx->value;
+	struct mesh_scan_record r = {};
+	struct tcp_sock___mesh *tp;
+	struct mesh_conn *c, *peer;
+
+	if (!sk || !value)
+		return 0;
+	tp = (struct tcp_sock___mesh *)bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	r.cookie = *value;
+	r.psock = (unsigned long)sk->sk_user_data & SK_USER_DATA_PTRMASK;
+	r.tcp_state = sk->__sk_common.skc_state;
+	r.is_mptcp = bpf_core_field_exists(tp->is_mptcp) ? tp->is_mptcp : 0;
+	r.acked_base_seq = tp->snd_una - (__u32)tp->bytes_acked;
+	r.peer_next_seq = tp->rcv_nxt - (__u32)tp->bytes_received;
+	c = bpf_map_lookup_elem(&mesh_conns, &r.cookie);
+	if (c && (c->flags & MESH_CONN_F_PICKED) && r.psock) {
+		c->own_psock = r.psock;
+		peer = bpf_map_lookup_elem(&mesh_conns, &c->peer_cookie);
+		if (peer)
+			peer->peer_psock = r.psock;
+	}
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
 }
 
 /* Attached as the sockhash's stream verdict where the startup probe finds the kernel's

@@ -26,6 +26,9 @@ enum mesh_conn_state {
 	MESH_CONN_PENDING = 0,	/* client side, peer not known yet */
 	MESH_CONN_REDIRECT = 1,	/* paired: sends go straight to the peer */
 	MESH_CONN_TCP = 2,	/* on the normal path for good (never switch back: ordering) */
+	MESH_CONN_PICKED = 3,	/* paired after the fact (connected before the agent): each
+				 * direction redirects once nothing of it is in flight or
+				 * unread, so no redirected byte overtakes a TCP one */
 };
 
 enum mesh_role {
@@ -43,7 +46,7 @@ struct mesh_conn {
 	__u32 remote_port;	/* host order */
 	__u32 policy_generation;/* mesh_config.generation the verdict below was made with */
 	__u32 allowed;		/* policy verdict for this connection */
-	__u32 pad;
+	__u32 flags;		/* MESH_CONN_F_* */
 	__u32 local_ip[4];	/* network order; IPv4 in [0] */
 	__u32 remote_ip[4];
 	/* Kernel addresses of this socket's and the peer's psock (struct sk_psock), read
@@ -51,6 +54,29 @@ struct mesh_conn {
 	 * peer socket, and the redirect must know how much the peer has not read yet. */
 	__u64 own_psock;
 	__u64 peer_psock;
+};
+
+/* mesh_conn.flags */
+#define MESH_CONN_F_PICKED 1	/* taken in by the agent's scan, not by sockops: lives in
+				 * mesh_picked_socks, and has no close callback, so the agent
+				 * sweeps the record once the socket has left that map */
+#define MESH_CONN_F_TCP_SENT 2	/* a picked socket has sent on TCP since it was taken in */
+
+/* What the agent's scan (iter/bpf_sk_storage_map over mesh_scan_socks) reports of one
+ * socket. The handshake's sequence numbers come back from the byte counters:
+ * rcv_nxt - bytes_received is the peer's first sequence number after its SYN, and
+ * snd_una - bytes_acked is this socket's own ISN on the client (the SYN-ACK counts as one
+ * acked byte there) but ISN+1 on the server (its child socket starts with the SYN acked).
+ * So client C and server S of one connection satisfy
+ *   S.peer_next_seq == C.acked_base_seq + 1  and  C.peer_next_seq == S.acked_base_seq,
+ * which names both the pair and who is the client, whatever NAT did to the addresses. */
+struct mesh_scan_record {
+	__u64 cookie;
+	__u64 psock;		/* this socket's psock, once it sits in the sockhash */
+	__u32 tcp_state;	/* TCP_ESTABLISHED = 1 */
+	__u32 is_mptcp;
+	__u32 acked_base_seq;	/* snd_una - bytes_acked */
+	__u32 peer_next_seq;	/* rcv_nxt - bytes_received */
 };
 
 struct mesh_port_range {
@@ -98,8 +124,13 @@ enum mesh_stat {
 	MESH_STAT_MPTCP_SKIPPED,
 	MESH_STAT_CLOSED,
 	MESH_STAT_INSERT_FAILED,
+	MESH_STAT_REMOVAL_DEFERRED,	/* unpaired socket kept: its queue held unread bytes */
 	MESH_STAT_MAX,
 };
+
+/* mesh_stats has room for counters added later: a pinned map keeps its size across agent
+ * versions, and an upgrade must be able to reuse it. */
+#define MESH_STAT_SLOTS 32
 
 /* Per-connection counters, per CPU. */
 struct mesh_conn_stats {

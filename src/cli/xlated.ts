@@ -7,7 +7,7 @@
  * - map loads hold map ids, not fds (`map[id:12]`, `map[id:12][0]+4`);
  * - `mov` with off -1 is the kernel-internal per-CPU address instruction.
  */
-import { readFileSync } from 'node:fs';
+import { kernelTextSymbols } from '../kernel/kallsyms.js';
 import { disassemble, OP_CALL, OP_LDDW, type DisasmSyntax, type Instruction } from '../isa/index.js';
 import { helperName as uapiHelperName } from '../uapi/helpers.js';
 
@@ -17,21 +17,13 @@ const MOV64_X = 0xbf;
 
 /** Kernel text symbols by address; undefined when /proc/kallsyms hides addresses. */
 function kernelSymbols(): { base: bigint; names: Map<bigint, string> } | undefined {
-  let text: string;
-  try {
-    text = readFileSync('/proc/kallsyms', 'utf8');
-  } catch {
-    return undefined;
-  }
+  const symbols = kernelTextSymbols();
+  if (!symbols) return undefined;
   const names = new Map<bigint, string>();
   let base: bigint | undefined;
-  for (const line of text.split('\n')) {
-    const [addr, type, name] = line.split(' ');
-    if (!addr || !name || (type !== 'T' && type !== 't')) continue;
-    const at = BigInt(`0x${addr}`);
-    if (at === 0n) return undefined; // kptr_restrict: no addresses for us
-    if (name === '__bpf_call_base') base = at;
-    if (!names.has(at)) names.set(at, name);
+  for (const { address, name } of symbols) {
+    if (name === '__bpf_call_base') base = address;
+    if (!names.has(address)) names.set(address, name);
   }
   return base === undefined ? undefined : { base, names };
 }

@@ -27,6 +27,10 @@ export interface NativeBinding {
   /** ioctl(fd, request, arg): an integer argument, or a buffer passed by address. */
   ioctl(fd: number, request: number, arg: number | bigint | RawBuffer): number;
   close(fd: number): number;
+  /** pidfd_open(pid, 0): a pidfd, or -errno. */
+  pidfdOpen(pid: number): number;
+  /** pidfd_getfd(pidfd, fd, 0): this process's duplicate of another's fd, or -errno (EPERM without ptrace rights). */
+  pidfdGetfd(pidfd: number, fd: number): number;
   /** mmap; an external ArrayBuffer over the mapping, or -errno. */
   mmap(fd: number, length: number, prot: number, flags: number, offset: number): ArrayBuffer | number;
   /** munmap a buffer from {@link mmap}; the buffer is detached (its byteLength becomes 0). */

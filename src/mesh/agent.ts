@@ -8,16 +8,19 @@
 import { existsSync, readdirSync, rmdirSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCollection, type KernelCollection } from '../kernel/collection.js';
+import { kernelSymbolAddress } from '../kernel/kallsyms.js';
 import { KernelLink } from '../kernel/link.js';
 import { attachMesh } from './attach.js';
 import { checkCgroup, checkPrivileges, ensurePinRoot } from './host.js';
 import { MeshMaps } from './maps.js';
 import { meshObjectSpec } from './object.js';
+import { pickUpConnections, type PickupReport } from './pickup.js';
 import { defaultPolicy, type MeshPolicy } from './policy.js';
 import { probeKernel, type FaultName, type ProbeReport } from './probe.js';
 import { alive, readState, removeState, writeState, type AgentState } from './state.js';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/bpfkit/mesh';
+const SWEEP_INTERVAL_MS = 5000;
 
 export interface MeshAgentOptions {
   /** cgroup v2 directory whose subtree is bypassed. */
@@ -30,6 +33,8 @@ export interface MeshAgentOptions {
   acceptFaults?: readonly FaultName[];
   /** Pin the links too, so the attachment outlives the agent until `mesh down`. */
   pinLinks?: boolean;
+  /** Take in connections established before the agent started (default true). */
+  pickUp?: boolean;
   /** A probe report to use instead of probing (tests of the agent's other parts). */
   probe?: ProbeReport;
   /** Progress messages. */
@@ -57,8 +62,11 @@ export class MeshAgent {
   readonly #links: Map<string, KernelLink>;
   readonly #pinnedLinks: string[];
   #state: AgentState;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  /** What taking in the connections established before the agent did (undefined when skipped). */
+  readonly pickup: PickupReport | undefined;
 
-  private constructor(parts: { pinRoot: string; cgroup: string; collection: KernelCollection; links: Map<string, KernelLink>; pinned: string[]; report: ProbeReport; state: AgentState }) {
+  private constructor(parts: { pinRoot: string; cgroup: string; collection: KernelCollection; links: Map<string, KernelLink>; pinned: string[]; report: ProbeReport; state: AgentState; pickup?: PickupReport }) {
     this.pinRoot = parts.pinRoot;
     this.cgroup = parts.cgroup;
     this.#collection = parts.collection;
@@ -67,6 +75,16 @@ export class MeshAgent {
     this.#pinnedLinks = parts.pinned;
     this.report = parts.report;
     this.#state = parts.state;
+    this.pickup = parts.pickup;
+    // Connections taken in after the fact have no close callback: forget them once closed.
+    this.#sweeper = setInterval(() => {
+      try {
+        this.maps.sweepPicked();
+      } catch {
+        // maps closed under us: stop() clears the timer
+      }
+    }, SWEEP_INTERVAL_MS);
+    this.#sweeper.unref();
   }
 
   /** Check, probe, load, write the policy and attach. @throws MeshHostError, MeshFaultError, BpfError. */
@@ -90,7 +108,10 @@ export class MeshAgent {
     detachPinnedLinks(pinRoot, log);
 
     const reused = MeshMaps.pinned(pinRoot);
-    const collection = loadCollection(meshObjectSpec(), { pinPath: pinRoot });
+    // Picked-up connections look for sleeping readers by their wake-up function.
+    const woken = kernelSymbolAddress('woken_wake_function');
+    if (woken === undefined) log('woken_wake_function is not in /proc/kallsyms: connections established before the agent stay on TCP');
+    const collection = loadCollection(meshObjectSpec(), { pinPath: pinRoot, variables: { woken_wake_function_address: woken ?? 0n } });
     try {
       const maps = MeshMaps.fromCollection(collection);
       if (options.policy || !reused || maps.generation() === 0) {
@@ -121,7 +142,16 @@ export class MeshAgent {
       };
       writeState(state);
       log(`attached to ${cgroup} (maps ${reused ? 'reused' : 'pinned'} under ${pinRoot}${report.skbVerdict ? ', sk_skb workaround on' : ''})`);
-      return new MeshAgent({ pinRoot, cgroup, collection, links, pinned, report, state });
+      let pickup: PickupReport | undefined;
+      if (options.pickUp !== false) {
+        pickup = pickUpConnections(collection, maps, cgroup);
+        log(
+          `picked up ${pickup.pickedUp} connection(s) established before the agent (${pickup.candidates} candidate socket(s); ` +
+            `${pickup.policySkipped} kept out by policy, ${pickup.unpaired} without a local peer, ${pickup.mptcpSkipped} MPTCP)`,
+        );
+        for (const f of pickup.failures) log(`pickup: ${f}`);
+      }
+      return new MeshAgent({ pinRoot, cgroup, collection, links, pinned, report, state, pickup });
     } catch (e) {
       collection.close();
       throw e;
@@ -151,6 +181,8 @@ export class MeshAgent {
 
   /** Detach everything (links closed, pinned links unpinned); the pinned maps stay. Idempotent. */
   stop(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     for (const path of this.#pinnedLinks.splice(0)) if (existsSync(path)) unlinkSync(path);
     for (const link of [...this.#links.values()].reverse()) link.close();
     this.#links.clear();

@@ -1,5 +1,5 @@
 /**
- * Attaching the bypass with bpf_links: programs on the sockhash first (a socket picks
+ * Attaching the bypass with bpf_links: programs on the sockhashes first (a socket picks
  * up the map's programs when it is inserted, so they must be there before sock_ops
  * starts inserting), then sock_ops on the cgroup.
  */
@@ -15,7 +15,7 @@ export interface MeshLinks {
 }
 
 /** Link names, used as pin file names under `<pinRoot>/links/`. */
-export const LinkNames = { redirect: 'sk_msg', skbVerdict: 'sk_skb_stream_verdict', sockops: 'sock_ops' } as const;
+export const LinkNames = { redirect: 'sk_msg', redirectPicked: 'sk_msg_picked', skbVerdict: 'sk_skb_stream_verdict', sockops: 'sock_ops' } as const;
 
 /**
  * Attach the bypass. `skbVerdict`: also attach the no-op stream verdict (the FIONREAD
@@ -26,6 +26,8 @@ export function attachMesh(collection: KernelCollection, cgroupPath: string, opt
   const socks = collection.map('mesh_socks');
   try {
     links.set(LinkNames.redirect, attachSockMap(collection.program(MeshPrograms.redirect), socks, AttachType.SK_MSG_VERDICT));
+    // Connections taken in after they connected: the redirect only, never a stream verdict.
+    links.set(LinkNames.redirectPicked, attachSockMap(collection.program(MeshPrograms.redirect), collection.map('mesh_picked_socks'), AttachType.SK_MSG_VERDICT));
     if (options.skbVerdict) {
       links.set(LinkNames.skbVerdict, attachSockMap(collection.program(MeshPrograms.skbVerdict), socks, AttachType.SK_SKB_STREAM_VERDICT));
     }

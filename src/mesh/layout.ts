@@ -20,10 +20,13 @@ export const MESH_STATS = [
   'mptcp_skipped',
   'closed',
   'insert_failed',
+  'removal_deferred',
 ] as const;
 export type MeshStatName = (typeof MESH_STATS)[number];
 
-export const ConnState = { PENDING: 0, REDIRECT: 1, TCP: 2 } as const;
+export const ConnState = { PENDING: 0, REDIRECT: 1, TCP: 2, PICKED: 3 } as const;
+/** mesh_conn.flags bits. */
+export const ConnFlags = { PICKED: 1 } as const;
 export const ConnRole = { CLIENT: 1, SERVER: 2 } as const;
 export const CidrAction = { INCLUDE: 1, EXCLUDE: 2 } as const;
 
@@ -53,10 +56,22 @@ export const MeshConnLayout = {
   remotePort: 24,
   policyGeneration: 28,
   allowed: 32,
+  flags: 36,
   localIp: 40,
   remoteIp: 56,
   ownPsock: 72,
   peerPsock: 80,
+} as const;
+
+/** struct mesh_scan_record (what the mesh_scan iterator writes per socket). */
+export const MeshScanRecordLayout = {
+  size: 32,
+  cookie: 0,
+  psock: 8,
+  tcpState: 16,
+  isMptcp: 20,
+  ackedBaseSeq: 24,
+  peerNextSeq: 28,
 } as const;
 
 /** struct mesh_cidr_key */
@@ -75,7 +90,8 @@ export const MeshConnStatsLayout = {
 export interface MeshConn {
   cookie: bigint;
   peerCookie: bigint;
-  state: 'pending' | 'redirect' | 'tcp';
+  /** pending: waiting for its peer; redirect; tcp: on the normal path for good; picked: taken in after it connected, redirecting once quiet. */
+  state: 'pending' | 'redirect' | 'tcp' | 'picked';
   role: 'client' | 'server';
   family: 4 | 6;
   local: string;
@@ -83,6 +99,8 @@ export interface MeshConn {
   localPort: number;
   remotePort: number;
   allowed: boolean;
+  /** Taken in by the agent's scan (connected before the agent started). */
+  picked: boolean;
 }
 
 function formatIp(bytes: Uint8Array, family: number): string {
@@ -101,7 +119,7 @@ export function decodeConn(cookie: bigint, value: Uint8Array): MeshConn {
   return {
     cookie,
     peerCookie: v.getBigUint64(L.peerCookie, true),
-    state: state === ConnState.REDIRECT ? 'redirect' : state === ConnState.TCP ? 'tcp' : 'pending',
+    state: state === ConnState.REDIRECT ? 'redirect' : state === ConnState.TCP ? 'tcp' : state === ConnState.PICKED ? 'picked' : 'pending',
     role: v.getUint32(L.role, true) === ConnRole.SERVER ? 'server' : 'client',
     family: family === AF_INET ? 4 : 6,
     local: formatIp(value.subarray(L.localIp, L.localIp + 16), family),
@@ -109,5 +127,6 @@ export function decodeConn(cookie: bigint, value: Uint8Array): MeshConn {
     localPort: v.getUint32(L.localPort, true),
     remotePort: v.getUint32(L.remotePort, true),
     allowed: v.getUint32(L.allowed, true) !== 0,
+    picked: (v.getUint32(L.flags, true) & ConnFlags.PICKED) !== 0,
   };
 }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelMap } from '../kernel/map.js';
 import { KernelMap as KernelMapClass } from '../kernel/map.js';
-import { decodeConn, MESH_STATS, MeshConfigLayout, MeshConnStatsLayout, type MeshConn, type MeshStatName } from './layout.js';
+import { CidrAction, ConnFlags, decodeConn, MESH_MAX_PORT_RANGES, MESH_STATS, MeshCidrKeyLayout, MeshConfigLayout, MeshConnLayout, MeshConnStatsLayout, type MeshConn, type MeshStatName } from './layout.js';
 import { encodeCidrs, encodeConfig, type MeshPolicy } from './policy.js';
 
 /** Global counters, summed over CPUs. */
@@ -22,7 +22,7 @@ export interface MeshConnection extends MeshConn {
   passedMsgs: bigint;
 }
 
-const MAP_NAMES = ['mesh_socks', 'mesh_conns', 'mesh_pending', 'mesh_config', 'mesh_cidrs', 'mesh_stats', 'mesh_conn_stats'] as const;
+const MAP_NAMES = ['mesh_socks', 'mesh_picked_socks', 'mesh_conns', 'mesh_pending', 'mesh_config', 'mesh_cidrs', 'mesh_stats', 'mesh_conn_stats'] as const;
 type MeshMapName = (typeof MAP_NAMES)[number];
 
 const ZERO_KEY = new Uint8Array(4);
@@ -65,6 +65,11 @@ export class MeshMaps implements Disposable {
     return this.#maps.mesh_socks;
   }
 
+  /** The sockhash of connections taken in after they connected (sk_msg only, no stream verdict). */
+  get pickedSockhash(): KernelMap {
+    return this.#maps.mesh_picked_socks;
+  }
+
   /** The policy generation now in mesh_config (0 on a fresh map). */
   generation(): number {
     const value = this.#maps.mesh_config.lookup(ZERO_KEY);
@@ -91,6 +96,59 @@ export class MeshMaps implements Disposable {
     const generation = (this.generation() + 1) >>> 0;
     this.#maps.mesh_config.update(ZERO_KEY, encodeConfig(policy, generation));
     return generation;
+  }
+
+  /**
+   * Would the policy in the maps now let a connection to this server end into the
+   * bypass? The same decision as mesh.c's policy_allows, read from the same maps (the LPM
+   * lookup finds the longest matching prefix, as the program's does).
+   */
+  allows(family: 4 | 6, serverIp: Uint8Array, serverPort: number): boolean {
+    const config = this.#maps.mesh_config.lookup(ZERO_KEY);
+    if (!config) return false;
+    const v = new DataView(config.buffer, config.byteOffset, config.byteLength);
+    const L = MeshConfigLayout;
+    if (v.getUint32(L.enabled, true) === 0) return false;
+    const inRanges = (offset: number, count: number): boolean => {
+      for (let i = 0; i < Math.min(count, MESH_MAX_PORT_RANGES); i++) {
+        if (serverPort >= v.getUint16(offset + 4 * i, true) && serverPort <= v.getUint16(offset + 4 * i + 2, true)) return true;
+      }
+      return false;
+    };
+    const includeCount = v.getUint32(L.includePortCount, true);
+    const excludeCount = v.getUint32(L.excludePortCount, true);
+    if (includeCount && !inRanges(L.includePorts, includeCount)) return false;
+    if (excludeCount && inRanges(L.excludePorts, excludeCount)) return false;
+    const key = new Uint8Array(MeshCidrKeyLayout.size);
+    new DataView(key.buffer).setUint32(MeshCidrKeyLayout.prefixlen, 128, true);
+    if (family === 4) key.set([0xff, 0xff, ...serverIp.subarray(0, 4)], MeshCidrKeyLayout.addr + 10);
+    else key.set(serverIp.subarray(0, 16), MeshCidrKeyLayout.addr);
+    const found = this.#maps.mesh_cidrs.lookup(key);
+    const action = found ? new DataView(found.buffer, found.byteOffset).getUint32(0, true) : 0;
+    if (action === CidrAction.EXCLUDE) return false;
+    if (v.getUint32(L.hasIncludeCidrs, true) && action !== CidrAction.INCLUDE) return false;
+    return true;
+  }
+
+  /**
+   * Forget connections the agent took in whose socket has left the sockhash (it closed):
+   * sock_ops never saw them connect, so no close callback removes their records. Returns
+   * how many were removed.
+   */
+  sweepPicked(): number {
+    let removed = 0;
+    for (const [key, value] of [...this.#maps.mesh_conns.entries()]) {
+      const flags = new DataView(value.buffer, value.byteOffset).getUint32(MeshConnLayout.flags, true);
+      if ((flags & ConnFlags.PICKED) === 0 || this.#maps.mesh_picked_socks.lookup(key) !== undefined) continue;
+      if (this.#maps.mesh_conns.delete(key)) removed++;
+      this.#maps.mesh_conn_stats.delete(key);
+    }
+    return removed;
+  }
+
+  /** The raw mesh_conns map (the agent's pickup writes records for connections it takes in). */
+  get connectionRecords(): KernelMap {
+    return this.#maps.mesh_conns;
   }
 
   /** Global counters, each summed over every CPU. */

@@ -20,6 +20,7 @@ const HELP: Record<(typeof MESH_STATS)[number], string> = {
   mptcp_skipped: 'MPTCP connections left on the normal path.',
   closed: 'Bypass sockets closed.',
   insert_failed: 'Sockets the sockhash refused.',
+  removal_deferred: 'Unpaired sockets kept in the sockhash for now: unread bytes were queued on them.',
 };
 
 export interface MetricsSnapshot {
@@ -36,7 +37,7 @@ export function formatMetrics(s: MetricsSnapshot): string {
   }
   const redirecting = s.connections.filter((c) => c.state === 'redirect').length;
   lines.push('# HELP bpfkit_mesh_sockets Sockets the bypass knows now, by state.', '# TYPE bpfkit_mesh_sockets gauge');
-  for (const state of ['redirect', 'pending', 'tcp'] as const) lines.push(`bpfkit_mesh_sockets{state="${state}"} ${state === 'redirect' ? redirecting : s.connections.filter((c) => c.state === state).length}`);
+  for (const state of ['redirect', 'pending', 'picked', 'tcp'] as const) lines.push(`bpfkit_mesh_sockets{state="${state}"} ${state === 'redirect' ? redirecting : s.connections.filter((c) => c.state === state).length}`);
   lines.push('# HELP bpfkit_mesh_accepted_fault Kernel faults the bypass runs with (accepted by --accept-fault).', '# TYPE bpfkit_mesh_accepted_fault gauge');
   for (const f of s.acceptedFaults) lines.push(`bpfkit_mesh_accepted_fault{fault="${f}"} 1`);
   return lines.join('\n') + '\n';

@@ -45,9 +45,11 @@ describeKernel('mesh agent lifecycle (kernel)', () => {
   function expectNothingAttached(linkIds: number[]): void {
     for (const id of linkIds) expect(objectExists(BpfCmd.LINK_GET_FD_BY_ID, id)).toBe(false);
     expect(cgroupPrograms(env.cgroup, AttachType.CGROUP_SOCK_OPS)).toEqual([]);
-    using socks = KernelMap.fromPin(join(env.pinRoot, 'mesh_socks'));
-    expect(attachedPrograms(socks.fd, AttachType.SK_MSG_VERDICT)).toEqual([]);
-    expect(attachedPrograms(socks.fd, AttachType.SK_SKB_STREAM_VERDICT)).toEqual([]);
+    for (const name of ['mesh_socks', 'mesh_picked_socks']) {
+      using socks = KernelMap.fromPin(join(env.pinRoot, name));
+      expect(attachedPrograms(socks.fd, AttachType.SK_MSG_VERDICT)).toEqual([]);
+      expect(attachedPrograms(socks.fd, AttachType.SK_SKB_STREAM_VERDICT)).toEqual([]);
+    }
   }
 
   async function traffic(conns: number, rounds: number, inNetns?: string): Promise<{ server: { proc: Proc; port: number }; client: Proc; ports: number[] }> {
