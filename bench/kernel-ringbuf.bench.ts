@@ -6,10 +6,11 @@
  * BPF_PROG_TEST_RUN from a worker thread (bench/kernel-ringbuf-producer.ts); one
  * invocation writes up to CHUNK records with bpf_loop + bpf_ringbuf_reserve/submit,
  * BPF_RB_NO_WAKEUP except every WAKEUP-th record and the last of the invocation
- * (BPF_RB_FORCE_WAKEUP). It writes only what fits (bpf_ringbuf_query), so it paces itself
- * to the consumer instead of failing reserves; reserve failures (drops) are still counted
- * in a map, and a sample with drops, or where the consumer did not get exactly the
- * RECORDS records produced, fails the run.
+ * (BPF_RB_FORCE_WAKEUP). It writes only what fits (bpf_ringbuf_query), and the worker
+ * waits 50 µs whenever the ring is full, so it paces itself to the consumer instead of
+ * failing reserves; reserve failures (drops) are still counted in a map, and a sample with
+ * drops, or where the consumer did not get exactly the RECORDS records produced (default
+ * 5 M, more than the 256 MiB ring holds), fails the run.
  *
  * Contenders, interleaved round by round (ROUNDS, default 7), on the same producer:
  *   (a) bpfkit `for await` over RingBufferReader.records(): one copy per record;
@@ -19,11 +20,15 @@
  *   (c) a C consumer over libbpf's ring_buffer__poll (bench/kernel-ringbuf.c, built here
  *       with cc -O2 -lbpf), in its own process;
  *   and the producer alone (no consumer, into the empty ring), to show which side limits.
- * Consumers are timed from the first record to the last. Then, for reference, the
- * consumers alone draining a pre-filled ring. Targets (issue #4): (a) >= 0.5x of (c);
+ * Consumers are timed from the first record to the last; the producer's own rate in each
+ * run is printed too (when it is close to "producer alone", the producer is the limit).
+ * Then, for reference, the consumers alone draining a pre-filled ring. Knobs: ROUNDS,
+ * RECORDS, CHUNK, WAKEUP, RING_MIB, SAMPLE_TIMEOUT_S (a sample that takes longer fails);
+ * BACKOFF_US reaches the producer thread. Targets (issue #4): (a) >= 0.5x of (c);
  * (b) >= 10 M records/s. Raw samples in bench/results/kernel-ringbuf.json.
  *
- * The machine matters: with 2 cores the producer thread and the consumer each take one.
+ * The machine matters: with 2 cores the producer thread and the consumer each take one,
+ * and anything else running (V8's GC threads, other processes) competes with them.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
