@@ -51,8 +51,9 @@ describe('deploy/kubernetes/bpfkit-mesh.yaml', () => {
     expect(cgroup).toMatch(/^\/sys\/fs\/cgroup\/kubepods/);
   });
 
-  it('is privileged with the node bpffs (bidirectional) and cgroup2 mounts', () => {
+  it('is privileged with the node bpffs (bidirectional) and cgroup2 mounts, and sees the pods\' processes (hostPID)', () => {
     expect(agent.securityContext.privileged).toBe(true);
+    expect(pod.hostPID).toBe(true);
     const volume = (path: string) => pod.volumes.find((v: { hostPath?: { path: string } }) => v.hostPath?.path === path);
     const mount = (name: string) => agent.volumeMounts.find((m: { name: string }) => m.name === name);
     expect(mount(volume('/sys/fs/bpf').name)).toMatchObject({ mountPath: '/sys/fs/bpf', mountPropagation: 'Bidirectional' });
