@@ -21,7 +21,14 @@ const BUSY = 0x80000000 | 0;
 const DISCARD = 0x40000000;
 const LENGTH_MASK = 0x3fffffff;
 const HEADER_SIZE = 8;
+/** Records read one by one between two updates of consumer_pos (each is a BigInt and a store). */
+const PUBLISH_EVERY = 1024;
 
+/**
+ * Reads the records of a ring buffer map. A ring has one consumer position (shared with
+ * the kernel), so read it through one reader at a time: readers take turns correctly,
+ * but two iterating at once would see the same records.
+ */
 export class RingBufferReader implements RecordReader {
   readonly #fd: number;
   readonly #size: number;
@@ -34,6 +41,15 @@ export class RingBufferReader implements RecordReader {
   /** Record headers, read atomically (the kernel clears BUSY when a record is committed). */
   readonly #headers: Int32Array;
   readonly #bytes: Uint8Array;
+  readonly #mask: number;
+  /**
+   * Our consumer position: consumer_pos, or ahead of it by what #takeRecord read since it
+   * last published (at most PUBLISH_EVERY records, and never while waiting).
+   */
+  #position: number;
+  /** producer_pos as last read by #takeRecord (re-read when the records up to it are read). */
+  #producerSeen = 0;
+  #unpublished = 0;
   #closed = false;
 
   /** Read from `map`, a RINGBUF map; the map must stay open while the reader is used. */
@@ -56,6 +72,11 @@ export class RingBufferReader implements RecordReader {
     this.#producer = new BigInt64Array(data, 0, 1);
     this.#headers = new Int32Array(data, PAGE_SIZE);
     this.#bytes = new Uint8Array(data, PAGE_SIZE);
+    // The kernel makes the size a power of two, so `& mask` is the offset (ToInt32 keeps
+    // the position modulo 2^32, a multiple of the size): far cheaper than `%` on a double.
+    this.#mask = this.#size - 1;
+    // Positions are byte counts: Numbers are exact far beyond what a ring will ever carry.
+    this.#position = Number(Atomics.load(this.#consumer, 0));
   }
 
   /** The ring buffer reports no losses: a full buffer makes the producer's reserve fail. */
@@ -79,11 +100,8 @@ export class RingBufferReader implements RecordReader {
    */
   consumeRaw(onRecord: (data: Uint8Array, offset: number, length: number) => void, max = Infinity): number {
     this.#checkOpen();
-    // Positions are byte counts: Numbers are exact far beyond what a ring will ever carry.
-    let consumerPos = Number(Atomics.load(this.#consumer, 0));
-    // The kernel makes the size a power of two, so `& mask` is the offset (ToInt32 keeps
-    // the position modulo 2^32, a multiple of the size): far cheaper than `%` on a double.
-    const mask = this.#size - 1;
+    let consumerPos = this.#synced();
+    const mask = this.#mask;
     const headers = this.#headers;
     const bytes = this.#bytes;
     let count = 0;
@@ -110,9 +128,52 @@ export class RingBufferReader implements RecordReader {
         if (!progressed || count >= max) break;
       }
     } finally {
-      Atomics.store(this.#consumer, 0, BigInt(consumerPos));
+      this.#position = consumerPos;
+      this.#publish();
     }
     return count;
+  }
+
+  /**
+   * The next committed record (a copy), or undefined when there is none yet; for the
+   * record iterator, one record per call without a batch in between, so a record dies
+   * young unless the caller keeps it. Publishes the consumer position every
+   * PUBLISH_EVERY records and whenever it returns undefined (the caller may then wait,
+   * and the producer must see all the room there is).
+   */
+  #takeRecord(): Uint8Array | undefined {
+    this.#checkOpen();
+    for (;;) {
+      const position = this.#unpublished === 0 ? this.#synced() : this.#position;
+      if (position >= this.#producerSeen) {
+        this.#producerSeen = Number(Atomics.load(this.#producer, 0));
+        if (position >= this.#producerSeen) break;
+      }
+      const offset = position & this.#mask;
+      const header = Atomics.load(this.#headers, offset >> 2);
+      if (header & BUSY) break; // reserved, not yet committed
+      const length = header & LENGTH_MASK;
+      this.#position = position + ((length + HEADER_SIZE + 7) & ~7);
+      if (++this.#unpublished === PUBLISH_EVERY) this.#publish();
+      if (!(header & DISCARD)) return this.#bytes.slice(offset + HEADER_SIZE, offset + HEADER_SIZE + length);
+    }
+    this.#publish();
+    return undefined;
+  }
+
+  /**
+   * The consumer position. When all we read is published, consumer_pos is the truth:
+   * someone else (another reader of the map, another process) may have moved it.
+   */
+  #synced(): number {
+    if (this.#unpublished === 0) this.#position = Number(Atomics.load(this.#consumer, 0));
+    return this.#position;
+  }
+
+  /** Tell the kernel how far we have read (consumer_pos), freeing the space for the producer. */
+  #publish(): void {
+    this.#unpublished = 0;
+    if (!this.#closed) Atomics.store(this.#consumer, 0, BigInt(this.#position));
   }
 
   /** Records already waiting (copies), without blocking. */
@@ -129,7 +190,7 @@ export class RingBufferReader implements RecordReader {
 
   /** Bytes committed by the producer and not yet consumed. */
   get pending(): number {
-    return Number(Atomics.load(this.#producer, 0) - Atomics.load(this.#consumer, 0));
+    return Number(Atomics.load(this.#producer, 0)) - this.#synced();
   }
 
   /** Wait until the kernel signals new data (resolves at once when some is waiting). */
@@ -167,7 +228,8 @@ export class RingBufferReader implements RecordReader {
    */
   records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
     return new RecordIterator(
-      (max) => this.drain(max),
+      () => this.#takeRecord(),
+      () => this.#publish(),
       (signal) => this.wait(signal),
       () => this.#closed,
       options.signal,
@@ -198,37 +260,33 @@ export class RingBufferReader implements RecordReader {
 }
 
 type IterationResult = IteratorResult<Uint8Array, undefined>;
-const BATCH = 4096;
 const DONE: IterationResult = Object.freeze({ value: undefined, done: true });
 
 /**
  * The async iterator behind RingBufferReader.records(). An async generator costs several
  * promise turns per record (`yield*` over a batch measured about 4x slower); this one
- * answers next() with an already-resolved promise while a copied batch lasts, and runs
- * the slow path (copy the next batch, or wait on the fd) only when the batch is used up.
- * Calls made while a slow step is pending are queued behind it, as a generator would.
+ * answers next() with an already-resolved promise while committed records are there,
+ * copying them one at a time straight from the ring, and runs the slow path (wait on the
+ * fd) only when the ring is empty. Calls made while a slow step is pending are queued
+ * behind it, as a generator would.
  */
 class RecordIterator implements AsyncGenerator<Uint8Array, undefined> {
-  #batch: Uint8Array[] = [];
-  #index = 0;
   #finished = false;
   /** The slow step in progress, if any. */
   #pending: Promise<IterationResult> | undefined;
 
   constructor(
-    private readonly drain: (max: number) => Uint8Array[],
+    private readonly take: () => Uint8Array | undefined,
+    private readonly publish: () => void,
     private readonly wait: (signal?: AbortSignal) => Promise<void>,
     private readonly closed: () => boolean,
     private readonly signal: AbortSignal | undefined,
   ) {}
 
   next(): Promise<IterationResult> {
-    if (this.#pending === undefined) {
-      const index = this.#index;
-      if (index < this.#batch.length && !this.#finished && !this.signal?.aborted && !this.closed()) {
-        this.#index = index + 1;
-        return Promise.resolve({ value: this.#batch[index]!, done: false });
-      }
+    if (this.#pending === undefined && !this.#finished && !this.signal?.aborted && !this.closed()) {
+      const record = this.take();
+      if (record !== undefined) return Promise.resolve({ value: record, done: false });
     }
     const step: Promise<IterationResult> = this.#pending ? this.#pending.then(() => this.#slowNext(), () => this.#slowNext()) : this.#slowNext();
     this.#pending = step;
@@ -242,10 +300,8 @@ class RecordIterator implements AsyncGenerator<Uint8Array, undefined> {
   async #slowNext(): Promise<IterationResult> {
     for (;;) {
       if (this.#finished || this.signal?.aborted || this.closed()) return this.#finish();
-      if (this.#index < this.#batch.length) return { value: this.#batch[this.#index++]!, done: false };
-      this.#batch = this.drain(BATCH);
-      this.#index = 0;
-      if (this.#batch.length > 0) continue;
+      const record = this.take();
+      if (record !== undefined) return { value: record, done: false };
       try {
         await this.wait(this.signal);
       } catch (error) {
@@ -257,9 +313,8 @@ class RecordIterator implements AsyncGenerator<Uint8Array, undefined> {
   }
 
   #finish(): IterationResult {
+    if (!this.#finished && !this.closed()) this.publish();
     this.#finished = true;
-    this.#batch = [];
-    this.#index = 0;
     return DONE;
   }
 

@@ -105,6 +105,25 @@ describeKernel('ring buffer reader', () => {
     expect(reader.drain()).toHaveLength(2);
   });
 
+  it('readers of one ring share its consumer position', async () => {
+    using ring = createMap({ type: 'RINGBUF', maxEntries: 4096 * 4 });
+    using prog = producer(ring);
+    using a = new RingBufferReader(ring);
+    using b = new RingBufferReader(ring);
+    prog.testRun({ data: new Uint8Array(64), repeat: 10 });
+    const records = a.records();
+    await records.next();
+    await records.next();
+    await records.return(undefined);
+    expect(b.pending).toBe(8 * 24);
+    expect(b.drain()).toHaveLength(8);
+    expect(a.pending).toBe(0);
+    expect(a.drain()).toEqual([]);
+    prog.testRun({ data: new Uint8Array(64), repeat: 3 });
+    expect(b.consume(() => {}, 1)).toBe(1);
+    expect(a.drain()).toHaveLength(2);
+  });
+
   it('close unmaps, and the reader then refuses to read', () => {
     const before = openFdCount();
     const ring = createMap({ type: 'RINGBUF', maxEntries: 4096 });
