@@ -223,8 +223,8 @@ export class RingBufferReader implements RecordReader {
 
   /**
    * Every record (a copy) as it arrives, until `signal` aborts or the reader is closed
-   * (the iteration then ends quietly). Records are copied out in batches of up to 4096
-   * and the fd is waited on only when the ring is empty.
+   * (the iteration then ends quietly). Each record is copied out of the ring when next()
+   * asks for it, and the fd is waited on only when the ring is empty.
    */
   records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
     return new RecordIterator(
