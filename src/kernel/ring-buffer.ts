@@ -243,6 +243,7 @@ export class RingBufferReader implements RecordReader {
   /** Unmap the ring. Idempotent. */
   close(): void {
     if (this.#closed) return;
+    if (this.#unpublished > 0) this.#publish(); // what records() handed out is read
     this.#closed = true;
     const n = native();
     if (this.#consumerPage) n.munmap(this.#consumerPage);
