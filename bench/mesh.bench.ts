@@ -79,7 +79,8 @@ function runClient(path: Path, argv: string[]): RrResult & { bytes_per_s?: numbe
 }
 
 const ports: Record<string, number> = {};
-let nextPort = 20000 + (process.pid % 20000);
+// Below the ephemeral range (32768-60999): a client's local port can never take a server's.
+let nextPort = 20000 + (process.pid % 10000);
 
 async function server(kind: 'c' | 'c-bulk' | 'node', path: Path, cpu: number): Promise<number> {
   const key = `${kind}/${path}/${cpu}`;
