@@ -76,6 +76,28 @@ function formatNumber(x: number): string {
 }
 
 /** Write raw samples and medians to bench/results/<file>.json. Returns the path. */
+/**
+ * One-sided sign test over paired samples: the probability of seeing `b` below `a` in at
+ * least as many pairs as observed if neither were really lower (ties count for neither).
+ * Small (below 0.05) means b is lower for real, not by the machine's noise.
+ */
+export function signTestLower(a: readonly number[], b: readonly number[]): { lower: number; pairs: number; p: number } {
+  let lower = 0;
+  let pairs = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    pairs++;
+    if (b[i]! < a[i]!) lower++;
+  }
+  let p = 0;
+  let choose = 1; // C(pairs, k), built up from k = 0
+  for (let k = 0; k <= pairs; k++) {
+    if (k >= lower) p += choose / 2 ** pairs;
+    choose = (choose * (pairs - k)) / (k + 1);
+  }
+  return { lower, pairs, p };
+}
+
 export function saveResults(file: string, data: unknown): string {
   mkdirSync(resultsDir, { recursive: true });
   const path = join(resultsDir, `${file}.json`);
