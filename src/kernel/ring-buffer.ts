@@ -23,6 +23,18 @@ const LENGTH_MASK = 0x3fffffff;
 const HEADER_SIZE = 8;
 /** Records read one by one between two updates of consumer_pos (each is a BigInt and a store). */
 const PUBLISH_EVERY = 1024;
+/**
+ * Runs of records that records() copies out of the ring at once: at most this many
+ * records, and this many bytes unless one record is larger. A record handed out keeps
+ * its run's copy alive (at most RUN_BYTES) as long as the record is kept.
+ */
+const RUN_RECORDS = 1024;
+const RUN_BYTES = 128 * 1024;
+/**
+ * Runs shorter than this are copied record by record: a new ArrayBuffer (off the V8
+ * heap, with its external-memory accounting) costs about as much as a dozen small copies.
+ */
+const RUN_COPY_MIN = 16;
 
 /**
  * Reads the records of a ring buffer map. A ring has one consumer position (shared with
@@ -47,8 +59,10 @@ export class RingBufferReader implements RecordReader {
    * last published (at most PUBLISH_EVERY records, and never while waiting).
    */
   #position: number;
-  /** producer_pos as last read by #takeRecord (re-read when the records up to it are read). */
-  #producerSeen = 0;
+  /** The run of committed records #takeRecord hands out from (ring positions), and its copy if it has one. */
+  #runStart = 0;
+  #runEnd = 0;
+  #runCopy: ArrayBuffer | undefined;
   #unpublished = 0;
   #closed = false;
 
@@ -135,30 +149,66 @@ export class RingBufferReader implements RecordReader {
   }
 
   /**
-   * The next committed record (a copy), or undefined when there is none yet; for the
-   * record iterator, one record per call without a batch in between, so a record dies
-   * young unless the caller keeps it. Publishes the consumer position every
-   * PUBLISH_EVERY records and whenever it returns undefined (the caller may then wait,
-   * and the producer must see all the room there is).
+   * The next committed record, or undefined when there is none yet or the reader is
+   * closed; for the record iterator. Records come from a run of consecutive committed
+   * records found by #scan: a long run is copied out of the ring with one slice() and
+   * its records are views into that copy (one object per record, no copy per record);
+   * records of a short run are slice() copies of their own. Either way a record stays
+   * valid however far the reader and the producer go on. The consumer position still
+   * moves one record at a time, as records are handed out (what was copied but not
+   * handed out stays in the ring for the next reader call): it is published every
+   * PUBLISH_EVERY records and whenever this returns undefined (the caller may then
+   * wait, and the producer must see all the room there is).
    */
   #takeRecord(): Uint8Array | undefined {
-    this.#checkOpen();
+    if (this.#closed) return undefined;
     for (;;) {
       const position = this.#unpublished === 0 ? this.#synced() : this.#position;
-      if (position >= this.#producerSeen) {
-        this.#producerSeen = Number(Atomics.load(this.#producer, 0));
-        if (position >= this.#producerSeen) break;
-      }
+      // Positions in [#runStart, #runEnd) hold committed records not yet consumed (by
+      // anyone: consumer_pos has not passed them), so the copy of them is still right.
+      if ((position >= this.#runEnd || position < this.#runStart) && !this.#scan(position)) break;
       const offset = position & this.#mask;
       const header = Atomics.load(this.#headers, offset >> 2);
-      if (header & BUSY) break; // reserved, not yet committed
       const length = header & LENGTH_MASK;
       this.#position = position + ((length + HEADER_SIZE + 7) & ~7);
       if (++this.#unpublished === PUBLISH_EVERY) this.#publish();
-      if (!(header & DISCARD)) return this.#bytes.slice(offset + HEADER_SIZE, offset + HEADER_SIZE + length);
+      if (!(header & DISCARD)) {
+        const copy = this.#runCopy;
+        if (copy !== undefined) return new Uint8Array(copy, position - this.#runStart + HEADER_SIZE, length);
+        return this.#bytes.slice(offset + HEADER_SIZE, offset + HEADER_SIZE + length);
+      }
     }
     this.#publish();
     return undefined;
+  }
+
+  /**
+   * Find the run of committed records from `position` (at most RUN_RECORDS records and,
+   * beyond the first, RUN_BYTES bytes) and copy it when it is long enough to be worth
+   * a buffer of its own. Each header is read atomically before the copy is made, so the
+   * copy sees every byte the producer committed. False when no record is committed.
+   */
+  #scan(position: number): boolean {
+    const producerPos = Number(Atomics.load(this.#producer, 0));
+    const mask = this.#mask;
+    const headers = this.#headers;
+    let end = position;
+    let count = 0;
+    while (end < producerPos && count < RUN_RECORDS) {
+      const header = Atomics.load(headers, (end & mask) >> 2);
+      if (header & BUSY) break; // reserved, not yet committed
+      const next = end + (((header & LENGTH_MASK) + HEADER_SIZE + 7) & ~7);
+      if (count > 0 && next - position > RUN_BYTES) break;
+      end = next;
+      count++;
+    }
+    if (count === 0) return false;
+    this.#runStart = position;
+    this.#runEnd = end;
+    // The data area is mapped twice in a row, so a run that wraps is contiguous here.
+    const offset = position & mask;
+    this.#runCopy = count >= RUN_COPY_MIN ? this.#bytes.slice(offset, offset + (end - position)).buffer : undefined;
+    return true;
   }
 
   /**
@@ -222,9 +272,16 @@ export class RingBufferReader implements RecordReader {
   }
 
   /**
-   * Every record (a copy) as it arrives, until `signal` aborts or the reader is closed
-   * (the iteration then ends quietly). Each record is copied out of the ring when next()
-   * asks for it, and the fd is waited on only when the ring is empty.
+   * Every record as it arrives, until `signal` aborts or the reader is closed (the
+   * iteration then ends quietly). A record is out of the ring and stays valid for as
+   * long as it is kept, but it need not own its buffer: when next() finds a run of 16 or
+   * more committed records, the run (at most 1024 records, 128 KiB) is copied with one
+   * slice() and each record is a view into that copy (`record.buffer` is the run's, at
+   * `record.byteOffset`), so a kept record keeps its run's copy alive; records of a
+   * shorter run are copies of their own. Copy a record (`record.slice()`) to keep it
+   * small. A record is consumed (its space free for the producer) when next() hands it
+   * out; consumer_pos is published every 1024 records and before any wait. The fd is
+   * waited on only when the ring is empty.
    */
   records(options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
     return new RecordIterator(
@@ -266,33 +323,52 @@ const DONE: IterationResult = Object.freeze({ value: undefined, done: true });
 /**
  * The async iterator behind RingBufferReader.records(). An async generator costs several
  * promise turns per record (`yield*` over a batch measured about 4x slower); this one
- * answers next() with an already-resolved promise while committed records are there,
- * copying them one at a time straight from the ring, and runs the slow path (wait on the
- * fd) only when the ring is empty. Calls made while a slow step is pending are queued
- * behind it, as a generator would.
+ * answers next() with an already-resolved promise (and a result object of its own) while
+ * committed records are there, and runs the slow path (wait on the fd) only when the
+ * ring is empty. Calls made while a slow step is pending are queued behind it, as a
+ * generator would. An abort is noticed through an 'abort' listener (removed when the
+ * iteration ends), so the per-record path tests one field.
  */
 class RecordIterator implements AsyncGenerator<Uint8Array, undefined> {
+  /**
+   * next() may take a record at once: no slow step pending, not finished, not aborted
+   * (one field to test per record instead of three conditions).
+   */
+  #fast = true;
   #finished = false;
   /** The slow step in progress, if any. */
   #pending: Promise<IterationResult> | undefined;
+  readonly #onAbort: (() => void) | undefined;
 
+  /** `take` returns undefined when no record is committed or the reader is closed. */
   constructor(
     private readonly take: () => Uint8Array | undefined,
     private readonly publish: () => void,
     private readonly wait: (signal?: AbortSignal) => Promise<void>,
     private readonly closed: () => boolean,
     private readonly signal: AbortSignal | undefined,
-  ) {}
+  ) {
+    if (signal?.aborted) this.#fast = false;
+    else if (signal) {
+      this.#onAbort = () => {
+        this.#fast = false;
+      };
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
 
   next(): Promise<IterationResult> {
-    if (this.#pending === undefined && !this.#finished && !this.signal?.aborted && !this.closed()) {
+    if (this.#fast) {
       const record = this.take();
       if (record !== undefined) return Promise.resolve({ value: record, done: false });
     }
     const step: Promise<IterationResult> = this.#pending ? this.#pending.then(() => this.#slowNext(), () => this.#slowNext()) : this.#slowNext();
     this.#pending = step;
+    this.#fast = false;
     const settled = () => {
-      if (this.#pending === step) this.#pending = undefined;
+      if (this.#pending !== step) return;
+      this.#pending = undefined;
+      this.#fast = !this.#finished && !this.signal?.aborted;
     };
     step.then(settled, settled);
     return step;
@@ -316,6 +392,8 @@ class RecordIterator implements AsyncGenerator<Uint8Array, undefined> {
   #finish(): IterationResult {
     if (!this.#finished && !this.closed()) this.publish();
     this.#finished = true;
+    this.#fast = false;
+    if (this.#onAbort) this.signal!.removeEventListener('abort', this.#onAbort);
     return DONE;
   }
 
