@@ -13,7 +13,8 @@
  * 5 M, more than the 256 MiB ring holds), fails the run.
  *
  * Contenders, interleaved round by round (ROUNDS, default 7), on the same producer:
- *   (a) bpfkit `for await` over RingBufferReader.records(): one copy per record;
+ *   (a) bpfkit `for await` over RingBufferReader.records(): a run of records copied at
+ *       once, a view into the copy per record;
  *   (b) bpfkit batched: consumeRaw() (no allocation per record) and consume() (a view
  *       per record), draining all that is committed per call and waiting on the fd (epoll
  *       through libuv) only when the ring is empty; and consumeRaw "gathering", which
