@@ -215,7 +215,7 @@ async function producerAlone(): Promise<number> {
 }
 
 /** The consumers alone: fill the ring with ALONE records first, then time draining it. */
-async function prefilled(mode: 'copies' | 'consumeRaw' | 'libbpf'): Promise<number> {
+async function prefilled(mode: 'for await' | 'copies' | 'consumeRaw' | 'libbpf'): Promise<number> {
   if (reader.pending !== 0) throw new Error('the ring is not empty');
   const made = await produce(ALONE);
   if (takeDrops() !== 0n || made.produced !== ALONE) throw new Error('pre-filling the ring failed');
@@ -223,7 +223,12 @@ async function prefilled(mode: 'copies' | 'consumeRaw' | 'libbpf'): Promise<numb
   let seen = 0;
   const start = process.hrtime.bigint();
   if (mode === 'consumeRaw') seen = reader.consumeRaw(() => {});
-  else for (let batch = reader.drain(4096); batch.length > 0; batch = reader.drain(4096)) seen += batch.length; // as records() does per wake-up
+  else if (mode === 'for await') {
+    for await (const record of reader.records()) {
+      if (record.length !== 64) throw new Error('a record was not 64 bytes');
+      if (++seen === ALONE) break;
+    }
+  } else for (let batch = reader.drain(4096); batch.length > 0; batch = reader.drain(4096)) seen += batch.length; // as records() does per wake-up
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (seen !== ALONE) throw new Error(`the pre-filled ring held ${seen} records, not ${ALONE}`);
   return seen / seconds;
@@ -261,7 +266,12 @@ try {
     `consumers alone, a ring pre-filled with ${ALONE} records`,
     'records/s',
     'higher',
-    { 'libbpf ring_buffer__poll': () => prefilled('libbpf'), 'bpfkit drain (copies)': () => prefilled('copies'), 'bpfkit consumeRaw': () => prefilled('consumeRaw') },
+    {
+      'libbpf ring_buffer__poll': () => prefilled('libbpf'),
+      'bpfkit for await': () => prefilled('for await'),
+      'bpfkit drain (copies)': () => prefilled('copies'),
+      'bpfkit consumeRaw': () => prefilled('consumeRaw'),
+    },
     ROUNDS,
   );
   report(alone, 'libbpf ring_buffer__poll');
