@@ -369,20 +369,37 @@ export class KernelMap implements BpfMap {
     return Math.max(this.keySize, 8);
   }
 
-  /** Every entry, `batchSize` at a time, with BPF_MAP_LOOKUP_BATCH (or the deleting variant). */
+  /**
+   * Every entry, `batchSize` at a time, with BPF_MAP_LOOKUP_BATCH (or the deleting
+   * variant). A hash map hands out whole buckets, and says ENOSPC when one bucket holds
+   * more entries than asked for: then the batch doubles and the same step is retried
+   * (nothing was read or deleted), so a small `batchSize` never fails.
+   */
   *batches(batchSize = 4096, options: { delete?: boolean } = {}): IterableIterator<MapBatch> {
     const tokens = [stableBuffer(this.batchTokenSize), stableBuffer(this.batchTokenSize)];
     let inToken: Uint8Array | null = null;
-    for (let round = 0; ; round++) {
-      const keys = stableBuffer(batchSize * this.keySize);
-      const values = stableBuffer(batchSize * this.userValueSize);
+    let size = batchSize;
+    for (let round = 0; ; ) {
+      const keys = stableBuffer(size * this.keySize);
+      const values = stableBuffer(size * this.userValueSize);
       const outToken = tokens[round & 1]!;
-      const { count, done } = this.lookupBatchRaw(keys, values, batchSize, inToken, outToken, options);
+      let step: { count: number; done: boolean };
+      try {
+        step = this.lookupBatchRaw(keys, values, size, inToken, outToken, options);
+      } catch (error) {
+        if (error instanceof BpfError && error.errno === Errno.ENOSPC && size < Math.max(this.maxEntries, 1)) {
+          size = Math.min(size * 2, Math.max(this.maxEntries, 1));
+          continue;
+        }
+        throw error;
+      }
+      const { count, done } = step;
       if (count > 0) {
         yield { keys: keys.subarray(0, count * this.keySize), values: values.subarray(0, count * this.userValueSize), count };
       }
       if (done) return;
       inToken = outToken;
+      round++;
     }
   }
 

@@ -101,6 +101,25 @@ describeKernel('map element operations', () => {
     expect(map.nextKey()).toBeUndefined();
   });
 
+  it('batch lookup with batches smaller than a hash bucket: grows instead of failing with ENOSPC, every entry once', () => {
+    using map = createMap({ type: 'HASH', keySize: 4, valueSize: 8, maxEntries: 1000 });
+    const n = 1000; // 1000 keys in 1024 buckets: many buckets hold two or more
+    for (let i = 0; i < n; i++) map.update(u32(i), u64(i));
+    // The kernel's own answer to a one-entry batch over this map (what the retry is for).
+    const token = new Uint8Array(map.batchTokenSize);
+    const raw = (count: number, inToken: Uint8Array | null) => map.lookupBatchRaw(new Uint8Array(count * 4), new Uint8Array(count * 8), count, inToken, token);
+    let enospc = false;
+    try {
+      for (let step = raw(1, null); !step.done; step = raw(1, token));
+    } catch (e) {
+      enospc = (e as { code?: string }).code === 'ENOSPC';
+    }
+    expect(enospc).toBe(true);
+    const seen: number[] = [];
+    for (const batch of map.batches(1)) for (let i = 0; i < batch.count; i++) seen.push(readU32(batch.keys, i * 4));
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
   it('per-CPU values are one slot per possible CPU', () => {
     const cpus = possibleCpus();
     using map = createMap({ type: 'PERCPU_ARRAY', valueSize: 4, maxEntries: 2 });
