@@ -57,6 +57,8 @@ export interface VmCollectionOptions extends VmRuntimeOptions {
    * kernel sockets use the same offsets the relocated programs read.
    */
   coreTarget?: Btf | Uint8Array | CoreTarget;
+  /** Only load these programs (by function name); default all. As the kernel backend's option of that name. */
+  programs?: readonly string[];
 }
 
 /** An ObjectSpec loaded into the vm: the vm's {@link Collection}. */
@@ -97,7 +99,7 @@ export class VmCollection implements Collection {
 /**
  * Load an ObjectSpec into the vm: create its maps (global data with its initial bytes,
  * .rodata read-only to programs), apply map and map-value relocations, load every
- * program, then fill prog arrays and maps of maps from their initialisers.
+ * program (or those `options.programs` names), then fill prog arrays and maps of maps from their initialisers.
  *
  * @throws VmLoadError for a program the vm cannot load (kfuncs, ksyms, unknown helpers, ...),
  *   VmErrnoError for a map the kernel would refuse.
@@ -109,13 +111,16 @@ export function createVmCollection(spec: ObjectSpec, options: VmCollectionOption
   const programs = new Map<string, VmProgram>();
   const localBtf = options.coreTarget !== undefined && spec.btfData !== undefined ? Btf.parse(spec.btfData, { endian: spec.endian }) : undefined;
   const core = options.coreTarget instanceof CoreTarget || options.coreTarget === undefined ? options.coreTarget : new CoreTarget(options.coreTarget instanceof Btf ? options.coreTarget : Btf.parse(options.coreTarget));
+  const wanted = options.programs ? new Set(options.programs) : undefined;
   for (const ps of spec.programs) {
+    if (wanted && !wanted.has(ps.name)) continue;
     const insns = relocate(core !== undefined ? relocateCore(ps, localBtf, core) : ps, maps);
     programs.set(ps.name, new VmProgram(rt, rt.load(ps.name, ps.type, insns)));
   }
   for (const ms of spec.maps) {
     for (const slot of ms.initialSlots ?? []) {
       const target = ms.type === MapType.PROG_ARRAY ? programs.get(slot.name)?.fd : maps.get(slot.name)?.fd;
+      if (target === undefined && ms.type === MapType.PROG_ARRAY && wanted) continue; // not loaded on request
       if (target === undefined) throw new VmLoadError(`map ${ms.name}: initialiser slot ${slot.index} names ${slot.name}, which is not in the object`);
       const key = new Uint8Array(4);
       const value = new Uint8Array(4);

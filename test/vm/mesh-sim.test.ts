@@ -72,7 +72,10 @@ function loadMesh(options: ReturnType<Setup['options']>): Mesh {
     seed ^= seed << 5;
     return seed >>> 0;
   };
-  const coll = createVmCollection(loadObjectSpec(readFileSync(MESH_O)), { ...options, environment: { randomU32 } });
+  // The agent's scan iterator (iter/bpf_sk_storage_map) has no vm counterpart: the
+  // simulation runs the socket programs.
+  const programs = ['mesh_sockops', 'mesh_redirect', 'mesh_skb_verdict'];
+  const coll = createVmCollection(loadObjectSpec(readFileSync(MESH_O)), { ...options, programs, environment: { randomU32 } });
   const sim = new SocketSimulation(coll.runtime, coll.program('mesh_sockops').loaded, coll.program('mesh_redirect').loaded);
   const mesh: Mesh = {
     coll,
@@ -267,5 +270,23 @@ describe.each(setups)('bpf/mesh in the vm: $name', ({ options }) => {
     const other = m.sim.connect({ ip: '10.0.0.1', port: 40051 }, { ip: '10.0.0.2', port: 5433 });
     expect(m.sim.send(other.client, bytes(2, 1)).deliveredTo).toBe(other.server);
     expect(m.stat('paired')).toBe(1n);
+  });
+});
+
+describe('LOCAL_MESH_LAYOUT', () => {
+  it('matches the local views compiled into bpf/mesh/mesh.o (sock___mesh, tcp_sock___mesh, sk_psock___mesh)', () => {
+    const spec = loadObjectSpec(readFileSync(MESH_O));
+    const btf = Btf.parse(spec.btfData!, { endian: spec.endian });
+    const struct = (name: string) => btf.findByName(name, 'struct')!.id;
+    const offset = (s: string, member: string) => btf.findMember(struct(s), member)!.bitOffset / 8;
+    expect(LOCAL_MESH_LAYOUT).toEqual({
+      tcpSockSize: Math.max(btf.sizeof(struct('sock___mesh')), btf.sizeof(struct('tcp_sock___mesh'))),
+      skUserData: offset('sock___mesh', 'sk_user_data'),
+      skRcvbuf: offset('sock___mesh', 'sk_rcvbuf'),
+      isMptcp: offset('tcp_sock___mesh', 'is_mptcp'),
+      psockSize: btf.sizeof(struct('sk_psock___mesh')),
+      psockSk: offset('sk_psock___mesh', 'sk'),
+      psockMsgTotLen: offset('sk_psock___mesh', 'msg_tot_len'),
+    });
   });
 });

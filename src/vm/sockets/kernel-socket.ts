@@ -23,10 +23,12 @@ export interface KernelSocketLayout {
 }
 
 /**
- * The layout of the flavoured local structs in bpf/mesh (`sock___mesh`, ...): what an
- * object compiled with those views reads when it is loaded without CO-RE relocation.
+ * The layout of the flavoured local structs in bpf/mesh (`sock___mesh`, `tcp_sock___mesh`,
+ * `sk_psock___mesh`): what an object compiled with those views reads when it is loaded
+ * without CO-RE relocation. The two socket views share one region here (its size is the
+ * larger of the two); test/vm/mesh-sim.test.ts checks these numbers against mesh.o's BTF.
  */
-export const LOCAL_MESH_LAYOUT: KernelSocketLayout = { tcpSockSize: 16, skUserData: 0, skRcvbuf: 8, isMptcp: 0, psockSize: 16, psockSk: 0, psockMsgTotLen: 8 };
+export const LOCAL_MESH_LAYOUT: KernelSocketLayout = { tcpSockSize: 40, skUserData: 16, skRcvbuf: 24, isMptcp: 0, psockSize: 16, psockSk: 0, psockMsgTotLen: 8 };
 
 /** The layout of a target kernel, read from its BTF (e.g. /sys/kernel/btf/vmlinux). */
 export function kernelSocketLayout(btf: Btf): KernelSocketLayout {
