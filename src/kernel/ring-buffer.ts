@@ -350,8 +350,12 @@ class RecordIterator implements AsyncGenerator<Uint8Array, undefined> {
   ) {
     if (signal?.aborted) this.#fast = false;
     else if (signal) {
+      // Through a WeakRef: an iterator dropped before it finished (its listener stays on
+      // a long-lived signal) must not be kept alive by the signal.
+      const self = new WeakRef(this);
       this.#onAbort = () => {
-        this.#fast = false;
+        const iterator = self.deref();
+        if (iterator) iterator.#fast = false;
       };
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
