@@ -76,10 +76,15 @@ export class MeshAgent {
     this.report = parts.report;
     this.#state = parts.state;
     this.pickup = parts.pickup;
-    // Connections taken in after the fact have no close callback: forget them once closed.
+    // Connections taken in after the fact have no close callback: forget them once
+    // closed. Only the startup pickup (or an earlier agent's) makes them, so the sweep
+    // stops once none is left.
     this.#sweeper = setInterval(() => {
       try {
-        this.maps.sweepPicked();
+        if (this.maps.sweepPicked().remaining === 0) {
+          clearInterval(this.#sweeper);
+          this.#sweeper = undefined;
+        }
       } catch {
         // maps closed under us: stop() clears the timer
       }

@@ -133,17 +133,22 @@ export class MeshMaps implements Disposable {
   /**
    * Forget connections the agent took in whose socket has left the sockhash (it closed):
    * sock_ops never saw them connect, so no close callback removes their records. Returns
-   * how many were removed.
+   * how many were removed and how many taken-in connections remain.
    */
-  sweepPicked(): number {
+  sweepPicked(): { removed: number; remaining: number } {
     let removed = 0;
+    let remaining = 0;
     for (const [key, value] of [...this.#maps.mesh_conns.entries()]) {
       const flags = new DataView(value.buffer, value.byteOffset).getUint32(MeshConnLayout.flags, true);
-      if ((flags & ConnFlags.PICKED) === 0 || this.#maps.mesh_picked_socks.lookup(key) !== undefined) continue;
+      if ((flags & ConnFlags.PICKED) === 0) continue;
+      if (this.#maps.mesh_picked_socks.lookup(key) !== undefined) {
+        remaining++;
+        continue;
+      }
       if (this.#maps.mesh_conns.delete(key)) removed++;
       this.#maps.mesh_conn_stats.delete(key);
     }
-    return removed;
+    return { removed, remaining };
   }
 
   /** The raw mesh_conns map (the agent's pickup writes records for connections it takes in). */

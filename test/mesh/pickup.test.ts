@@ -112,6 +112,13 @@ describeKernel('mesh pickup of established connections (kernel)', () => {
     blocked.send('done');
   }, 120_000);
 
+  it('forgets the records of taken-in connections once they have closed (they have no close callback)', async () => {
+    // The 20 Node connections closed at the end of the first test.
+    const deadline = Date.now() + 20_000;
+    while (records(ports).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(records(ports)).toEqual([]);
+  }, 30_000);
+
   it('keeps an unpaired socket in the sockhash while bytes its peer sent first wait unread on it', async () => {
     const outside = env.makeCgroup(`bpfkit-test-mesh-banner-${process.pid}`);
     const server = env.spawnIn(outside, ['python3', SCRIPT, 'banner-server']);
