@@ -103,14 +103,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mesh_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__uint(max_entries, MESH_MAX_CONNS);
-	__type(key, __u64);	/* socket cookie */
-	__type(value, struct mesh_conn_stats);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mesh_conn_stats SEC(".maps");
-
 /* Each bypassed socket's own cookie, stored on the socket: sk_msg programs cannot call
  * bpf_get_socket_cookie, but they can read socket storage. Freed with the socket. */
 struct {
@@ -461,7 +453,6 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 	cookie = bpf_get_socket_cookie(skops);
 	if (bpf_map_delete_elem(&mesh_conns, &cookie) == 0)
 		count(MESH_STAT_CLOSED, 1);
-	bpf_map_delete_elem(&mesh_conn_stats, &cookie);
 }
 
 SEC("sockops")
@@ -484,24 +475,14 @@ int mesh_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-static __always_inline void count_conn(__u64 cookie, __u64 bytes, int redirected)
+static __always_inline void count_conn(struct mesh_conn *c, __u64 bytes, int redirected)
 {
-	struct mesh_conn_stats *s = bpf_map_lookup_elem(&mesh_conn_stats, &cookie);
-
-	if (!s) {
-		struct mesh_conn_stats zero = {};
-
-		bpf_map_update_elem(&mesh_conn_stats, &cookie, &zero, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&mesh_conn_stats, &cookie);
-		if (!s)
-			return;
-	}
 	if (redirected) {
-		s->redirected_bytes += bytes;
-		s->redirected_msgs += 1;
+		c->redirected_bytes += bytes;
+		c->redirected_msgs += 1;
 	} else {
-		s->passed_bytes += bytes;
-		s->passed_msgs += 1;
+		c->passed_bytes += bytes;
+		c->passed_msgs += 1;
 	}
 }
 
@@ -595,11 +576,11 @@ static __always_inline int may_start_redirect(struct bpf_sock *sk, const struct 
 	return !peer_may_be_reading((struct sock___mesh *)peer);
 }
 
-static __always_inline int pass(__u64 cookie, __u64 size)
+static __always_inline int pass(struct mesh_conn *c, __u64 size)
 {
 	count(MESH_STAT_PASSED_MSGS, 1);
 	count(MESH_STAT_PASSED_BYTES, size);
-	count_conn(cookie, size, 0);
+	count_conn(c, size, 0);
 	return SK_PASS;
 }
 
@@ -628,7 +609,7 @@ int mesh_redirect(struct sk_msg_md *msg)
 		return SK_PASS;
 	}
 	if (c->state == MESH_CONN_TCP)
-		return pass(cookie, size);
+		return pass(c, size);
 	cfg = bpf_map_lookup_elem(&mesh_config, &zero);
 	if (cfg && c->policy_generation != cfg->generation) {
 		const __u32 *server_ip = c->role == MESH_ROLE_SERVER ? c->local_ip : c->remote_ip;
@@ -640,7 +621,7 @@ int mesh_redirect(struct sk_msg_md *msg)
 	if (c->state == MESH_CONN_PICKED && c->allowed) {
 		if (!may_start_redirect(sk, c)) {
 			c->flags |= MESH_CONN_F_TCP_SENT;	/* only this socket's sends write it */
-			return pass(cookie, size);
+			return pass(c, size);
 		}
 		c->state = MESH_CONN_REDIRECT;
 	}
@@ -651,11 +632,11 @@ int mesh_redirect(struct sk_msg_md *msg)
 		 * path from now on. */
 		c->state = MESH_CONN_TCP;
 		count(MESH_STAT_FALLBACKS, 1);
-		return pass(cookie, size);
+		return pass(c, size);
 	}
 	count(MESH_STAT_REDIRECTED_MSGS, 1);
 	count(MESH_STAT_REDIRECTED_BYTES, size);
-	count_conn(cookie, size, 1);
+	count_conn(c, size, 1);
 	return SK_PASS;
 }
 

@@ -47,7 +47,7 @@ export const MeshConfigLayout = {
 
 /** struct mesh_conn */
 export const MeshConnLayout = {
-  size: 88,
+  size: 120,
   peerCookie: 0,
   state: 8,
   role: 12,
@@ -61,6 +61,10 @@ export const MeshConnLayout = {
   remoteIp: 56,
   ownPsock: 72,
   peerPsock: 80,
+  redirectedBytes: 88,
+  redirectedMsgs: 96,
+  passedBytes: 104,
+  passedMsgs: 112,
 } as const;
 
 /** struct mesh_scan_record (what the mesh_scan iterator writes per socket). */
@@ -77,15 +81,6 @@ export const MeshScanRecordLayout = {
 /** struct mesh_cidr_key */
 export const MeshCidrKeyLayout = { size: 20, prefixlen: 0, addr: 4 } as const;
 
-/** struct mesh_conn_stats */
-export const MeshConnStatsLayout = {
-  size: 32,
-  redirectedBytes: 0,
-  redirectedMsgs: 8,
-  passedBytes: 16,
-  passedMsgs: 24,
-} as const;
-
 /** A decoded struct mesh_conn. */
 export interface MeshConn {
   cookie: bigint;
@@ -101,6 +96,11 @@ export interface MeshConn {
   allowed: boolean;
   /** Taken in by the agent's scan (connected before the agent started). */
   picked: boolean;
+  /** This socket's sends: redirected to the peer, or passed to TCP. */
+  redirectedBytes: bigint;
+  redirectedMsgs: bigint;
+  passedBytes: bigint;
+  passedMsgs: bigint;
 }
 
 function formatIp(bytes: Uint8Array, family: number): string {
@@ -128,5 +128,9 @@ export function decodeConn(cookie: bigint, value: Uint8Array): MeshConn {
     remotePort: v.getUint32(L.remotePort, true),
     allowed: v.getUint32(L.allowed, true) !== 0,
     picked: (v.getUint32(L.flags, true) & ConnFlags.PICKED) !== 0,
+    redirectedBytes: v.getBigUint64(L.redirectedBytes, true),
+    redirectedMsgs: v.getBigUint64(L.redirectedMsgs, true),
+    passedBytes: v.getBigUint64(L.passedBytes, true),
+    passedMsgs: v.getBigUint64(L.passedMsgs, true),
   };
 }

@@ -8,21 +8,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelMap } from '../kernel/map.js';
 import { KernelMap as KernelMapClass } from '../kernel/map.js';
-import { CidrAction, ConnFlags, decodeConn, MESH_MAX_PORT_RANGES, MESH_STATS, MeshCidrKeyLayout, MeshConfigLayout, MeshConnLayout, MeshConnStatsLayout, type MeshConn, type MeshStatName } from './layout.js';
+import { CidrAction, ConnFlags, decodeConn, MESH_MAX_PORT_RANGES, MESH_STATS, MeshCidrKeyLayout, MeshConfigLayout, MeshConnLayout, type MeshConn, type MeshStatName } from './layout.js';
 import { encodeCidrs, encodeConfig, type MeshPolicy } from './policy.js';
 
 /** Global counters, summed over CPUs. */
 export type MeshCounters = Record<MeshStatName, bigint>;
 
-/** One connection with its own counters (summed over CPUs). */
-export interface MeshConnection extends MeshConn {
-  redirectedBytes: bigint;
-  redirectedMsgs: bigint;
-  passedBytes: bigint;
-  passedMsgs: bigint;
-}
+/** One connection with its own counters (kept in its record: see struct mesh_conn). */
+export type MeshConnection = MeshConn;
 
-const MAP_NAMES = ['mesh_socks', 'mesh_picked_socks', 'mesh_conns', 'mesh_pending', 'mesh_config', 'mesh_cidrs', 'mesh_stats', 'mesh_conn_stats'] as const;
+const MAP_NAMES = ['mesh_socks', 'mesh_picked_socks', 'mesh_conns', 'mesh_pending', 'mesh_config', 'mesh_cidrs', 'mesh_stats'] as const;
 type MeshMapName = (typeof MAP_NAMES)[number];
 
 const ZERO_KEY = new Uint8Array(4);
@@ -146,7 +141,6 @@ export class MeshMaps implements Disposable {
         continue;
       }
       if (this.#maps.mesh_conns.delete(key)) removed++;
-      this.#maps.mesh_conn_stats.delete(key);
     }
     return { removed, remaining };
   }
@@ -171,24 +165,9 @@ export class MeshMaps implements Disposable {
   connections(): MeshConnection[] {
     const out: MeshConnection[] = [];
     for (const [key, value] of this.#maps.mesh_conns.entries()) {
-      const cookie = new DataView(key.buffer, key.byteOffset).getBigUint64(0, true);
-      out.push({ ...decodeConn(cookie, value), ...this.connectionCounters(key) });
+      out.push(decodeConn(new DataView(key.buffer, key.byteOffset).getBigUint64(0, true), value));
     }
     return out;
-  }
-
-  /** One socket's counters by cookie key (zeros when it never sent). */
-  connectionCounters(cookieKey: Uint8Array): Pick<MeshConnection, 'redirectedBytes' | 'redirectedMsgs' | 'passedBytes' | 'passedMsgs'> {
-    const sum = { redirectedBytes: 0n, redirectedMsgs: 0n, passedBytes: 0n, passedMsgs: 0n };
-    const L = MeshConnStatsLayout;
-    for (const cpu of this.#maps.mesh_conn_stats.lookupPerCpu(cookieKey) ?? []) {
-      const v = new DataView(cpu.buffer, cpu.byteOffset, cpu.byteLength);
-      sum.redirectedBytes += v.getBigUint64(L.redirectedBytes, true);
-      sum.redirectedMsgs += v.getBigUint64(L.redirectedMsgs, true);
-      sum.passedBytes += v.getBigUint64(L.passedBytes, true);
-      sum.passedMsgs += v.getBigUint64(L.passedMsgs, true);
-    }
-    return sum;
   }
 
   /** Close the maps if this object opened them. */

@@ -9,7 +9,7 @@ import { loadObjectSpec } from '../../src/elf/load-object.js';
 import { compileBpf, haveClang } from '../support/clang.js';
 import { Btf } from '../../src/btf/btf.js';
 import type { CompositeType } from '../../src/btf/types.js';
-import { MESH_STATS, MeshCidrKeyLayout, MeshConfigLayout, MeshConnLayout, MeshConnStatsLayout, MeshScanRecordLayout } from '../../src/mesh/layout.js';
+import { MESH_STATS, MeshCidrKeyLayout, MeshConfigLayout, MeshConnLayout, MeshScanRecordLayout } from '../../src/mesh/layout.js';
 import { meshObjectSpec } from '../../src/mesh/object.js';
 
 const spec = meshObjectSpec();
@@ -35,7 +35,6 @@ function expectMirror(layout: Record<string, number>, cName: string, from: Btf =
 describe('mesh layout mirrors mesh.h (BTF of mesh.o)', () => {
   it('struct mesh_conn', () => expectMirror(MeshConnLayout, 'mesh_conn'));
   it('struct mesh_config', () => expectMirror(MeshConfigLayout, 'mesh_config'));
-  it('struct mesh_conn_stats', () => expectMirror(MeshConnStatsLayout, 'mesh_conn_stats'));
   it.runIf(haveClang())('struct mesh_scan_record', () => {
     const anchor = anchorSpec();
     expectMirror(MeshScanRecordLayout, 'mesh_scan_record', Btf.parse(anchor.btfData!, { endian: anchor.endian }));

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Btf } from '../../src/btf/btf.js';
 import { loadObjectSpec } from '../../src/elf/load-object.js';
-import { decodeConn, MESH_STATS, MeshConnStatsLayout, type MeshConn, type MeshStatName } from '../../src/mesh/layout.js';
+import { decodeConn, MESH_STATS, type MeshConn, type MeshStatName } from '../../src/mesh/layout.js';
 import { defaultPolicy, encodeConfig } from '../../src/mesh/policy.js';
 import { createVmCollection, type VmCollection } from '../../src/vm/collection.js';
 import { kernelSocketLayout, LOCAL_MESH_LAYOUT, type KernelSocketLayout } from '../../src/vm/sockets/kernel-socket.js';
@@ -86,10 +86,10 @@ function loadMesh(options: ReturnType<Setup['options']>): Mesh {
       return v === undefined ? undefined : decodeConn(cookie, v);
     },
     connStats: (cookie) => {
-      const v = coll.map('mesh_conn_stats').lookup(u64(cookie));
+      const v = coll.map('mesh_conns').lookup(u64(cookie));
       if (v === undefined) return undefined;
-      const L = MeshConnStatsLayout;
-      return { redirectedBytes: sumPerCpu(v, L.size, L.redirectedBytes), passedBytes: sumPerCpu(v, L.size, L.passedBytes) };
+      const { redirectedBytes, passedBytes } = decodeConn(cookie, v);
+      return { redirectedBytes, passedBytes };
     },
     setPolicy: (enabled, generation) => coll.map('mesh_config').update(u32(0), encodeConfig({ ...defaultPolicy(), enabled }, generation)),
   };
