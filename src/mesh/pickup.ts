@@ -13,8 +13,8 @@
 import type { KernelMap } from '../kernel/map.js';
 import { attachIterator } from '../kernel/iterator.js';
 import type { KernelCollection } from '../kernel/collection.js';
-import { native } from '../kernel/native.js';
-import { errnoName } from '../kernel/errno.js';
+import { closeFd } from '../kernel/link.js';
+import { ProcessHandle, socketCookie } from '../kernel/process-fd.js';
 import { AF_INET, AF_INET6, ConnFlags, ConnRole, ConnState, MeshConnLayout, MeshScanRecordLayout } from './layout.js';
 import type { MeshMaps } from './maps.js';
 import { establishedSocketsInCgroup, type ProcSocket } from './proc-sockets.js';
@@ -35,8 +35,6 @@ export interface PickupReport {
   failures: string[];
 }
 
-const SOL_SOCKET = 1;
-const SO_COOKIE = 57;
 const TCP_ESTABLISHED = 1;
 
 interface ScanRecord {
@@ -67,37 +65,31 @@ const fdKey = (fd: number): Uint8Array => {
   return key;
 };
 
-function socketCookie(fd: number): bigint | undefined {
-  const out = new Uint8Array(8);
-  return native().getsockopt(fd, SOL_SOCKET, SO_COOKIE, out) === 8 ? new DataView(out.buffer).getBigUint64(0, true) : undefined;
-}
-
 /** Duplicate each candidate's socket into this process; failures are reported, not thrown. */
 function duplicate(sockets: readonly ProcSocket[], failures: string[]): Candidate[] {
-  const pidfds = new Map<number, number>();
+  const handles = new Map<number, ProcessHandle | undefined>();
   const out: Candidate[] = [];
   try {
     for (const s of sockets) {
-      let pidfd = pidfds.get(s.pid);
-      if (pidfd === undefined) {
-        pidfd = native().pidfdOpen(s.pid);
-        pidfds.set(s.pid, pidfd);
+      if (!handles.has(s.pid)) handles.set(s.pid, ProcessHandle.open(s.pid));
+      const handle = handles.get(s.pid);
+      if (handle === undefined) continue; // the process exited
+      let dupFd: number | undefined;
+      try {
+        dupFd = handle.duplicate(s.fd);
+      } catch (e) {
+        failures.push(`pid ${s.pid} fd ${s.fd}: ${(e as Error).message}`);
       }
-      if (pidfd < 0) continue; // the process exited
-      const dupFd = native().pidfdGetfd(pidfd, s.fd);
-      if (dupFd < 0) {
-        if (dupFd !== -3 /* ESRCH */ && dupFd !== -9 /* EBADF: closed meanwhile */) failures.push(`pid ${s.pid} fd ${s.fd}: pidfd_getfd failed with ${errnoName(-dupFd)}`);
-        continue;
-      }
+      if (dupFd === undefined) continue;
       const cookie = socketCookie(dupFd);
       if (cookie === undefined) {
-        native().close(dupFd);
+        closeFd(dupFd);
         continue;
       }
       out.push({ ...s, dupFd, cookie });
     }
   } finally {
-    for (const fd of pidfds.values()) if (fd >= 0) native().close(fd);
+    for (const handle of handles.values()) handle?.close();
   }
   return out;
 }
@@ -160,7 +152,7 @@ export function pickUpConnections(collection: KernelCollection, maps: MeshMaps, 
   const found = establishedSocketsInCgroup(cgroup);
   const candidates = duplicate(found, report.failures).filter((c) => {
     if (known.lookup(cookieKey(c.cookie)) === undefined) return true;
-    native().close(c.dupFd);
+    closeFd(c.dupFd);
     return false;
   });
   report.candidates = candidates.length;
@@ -219,7 +211,7 @@ export function pickUpConnections(collection: KernelCollection, maps: MeshMaps, 
     if (report.pickedUp > 0) scan(collection);
   } finally {
     for (const c of inScan) scanSocks.delete(fdKey(c.dupFd));
-    for (const c of candidates) native().close(c.dupFd);
+    for (const c of candidates) closeFd(c.dupFd);
   }
   return report;
 }
