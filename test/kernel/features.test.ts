@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { helperId } from '../../src/uapi/helpers.js';
 import { minimalMapOptions, probeFeatures, probeHelper, probeMapType, probeProgramType } from '../../src/kernel/features.js';
 import type { MapTypeName } from '../../src/uapi/index.js';
-import { describeKernel, openFdCount } from './support.js';
+import { describeKernel, openFdCount, trampolinesRefused } from './support.js';
 
 describeKernel('feature probes', () => {
   it('program types', () => {
@@ -50,6 +50,7 @@ describeKernel('feature probes', () => {
     }
     // fentry-only helpers: supported where fentry loads, otherwise unknown with the refusal named.
     const funcArg = probeHelper('TRACING', helperId('bpf_get_func_arg')!);
+    expect(funcArg === true, 'fentry probes load exactly where trampolines are allowed').toBe(!trampolinesRefused);
     if (funcArg === true) expect(known('TRACING')).toContain('bpf_get_func_arg');
     else {
       expect(funcArg).toBeUndefined();

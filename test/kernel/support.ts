@@ -154,3 +154,28 @@ export function countingProgram(counterFd: number, slot: number, retval: number)
     .exit()
     .build();
 }
+
+/**
+ * Does this kernel refuse BPF trampoline programs (fentry, fexit, fmod_ret, lsm,
+ * freplace)? Decided up front from the kernel's lockdown mode (securityfs, mounted for
+ * the read when it is not), not from the refusal itself, so a test can demand the one
+ * outcome this machine must give: measured here, lockdown "integrity" from the kernel
+ * configuration makes every such load fail with EPERM before the verifier runs.
+ */
+export const trampolinesRefused: boolean = (() => {
+  const dir = '/sys/kernel/security';
+  const file = join(dir, 'lockdown');
+  let mounted = false;
+  try {
+    if (!existsSync(file)) {
+      execFileSync('mount', ['-t', 'securityfs', 'securityfs', dir], { stdio: 'ignore' });
+      mounted = true;
+    }
+    const mode = /\[(\w+)\]/.exec(readFileSync(file, 'utf8'))?.[1];
+    return mode !== undefined && mode !== 'none';
+  } catch {
+    return false; // no lockdown LSM (or no securityfs): trampolines must load
+  } finally {
+    if (mounted) execFileSync('umount', [dir], { stdio: 'ignore' });
+  }
+})();
