@@ -1,17 +1,25 @@
+import { bswap16 } from '../int64.js';
 import { AddressSpace, Region, type ContextAccess, type Pointer } from '../memory.js';
 import { AF_INET, type SimSocket } from '../sockets/sim-socket.js';
 
 /** Size of `struct bpf_sock`. */
 export const BPF_SOCK_SIZE = 80;
 
-/** Write a u32 holding network-order bytes as a little-endian load would see them. */
+/** Read a u32 holding network-order bytes as a little-endian load would see them. */
 export function networkWord(bytes: Uint8Array, at: number): number {
   return bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
 }
 
-/** A big-endian u16 as a little-endian load of its two bytes sees it. */
-export function be16(v: number): number {
-  return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+
+/**
+ * A 1-, 2- or 4-byte context load of the u32 field `v` at `offset` (narrow loads read
+ * the addressed bytes of the little-endian word, as the kernel's ctx conversion does),
+ * zero-extended into `out`. Always true: the caller has checked the access.
+ */
+export function narrowLoad(v: number, offset: number, size: number, out: Int32Array | number[]): true {
+  out[0] = size === 4 ? v : (v >>> ((offset & 3) * 8)) & (size === 1 ? 0xff : 0xffff);
+  out[1] = 0;
+  return true;
 }
 
 /**
@@ -47,17 +55,14 @@ export class BpfSockContext implements ContextAccess {
         case 12: v = 6; break; // IPPROTO_TCP
         case 24: v = v4 ? networkWord(s.localIp, 0) : 0; break;
         case 44: v = s.localPort; break;
-        case 48: v = be16(s.remotePort); break;
+        case 48: v = bswap16(s.remotePort); break;
         case 52: v = v4 ? networkWord(s.remoteIp, 0) : 0; break;
         case 72: v = s.state; break;
         case 76: v = -1; break;
         default: v = 0;
       }
     }
-    const shift = (offset & 3) * 8;
-    out[0] = size === 4 ? v : (v >>> shift) & (size === 1 ? 0xff : 0xffff);
-    out[1] = 0;
-    return true;
+    return narrowLoad(v, offset, size, out);
   }
 
   store(): boolean {

@@ -1,6 +1,7 @@
 import { AddressSpace, Region, type ContextAccess, type Pointer } from '../memory.js';
 import { AF_INET, type SimSocket } from '../sockets/sim-socket.js';
-import { be16, BpfSockContext, networkWord } from './bpf-sock.js';
+import { bswap16 } from '../int64.js';
+import { BpfSockContext, narrowLoad, networkWord } from './bpf-sock.js';
 
 /** Size of `struct sk_msg_md`. */
 export const SK_MSG_MD_SIZE = 80;
@@ -54,16 +55,13 @@ export class SkMsgContext implements ContextAccess {
         case 16: v = s.family; break;
         case 20: v = v4 ? networkWord(s.remoteIp, 0) : 0; break;
         case 24: v = v4 ? networkWord(s.localIp, 0) : 0; break;
-        case 60: v = be16(s.remotePort) << 16; break;
+        case 60: v = bswap16(s.remotePort) << 16; break;
         case 64: v = s.localPort; break;
         case 68: v = this.message.length; break;
         default: v = 0;
       }
     }
-    const shift = (offset & 3) * 8;
-    out[0] = size === 4 ? v : (v >>> shift) & (size === 1 ? 0xff : 0xffff);
-    out[1] = 0;
-    return true;
+    return narrowLoad(v, offset, size, out);
   }
 
   store(): boolean {

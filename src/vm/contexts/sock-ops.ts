@@ -1,6 +1,7 @@
 import { AddressSpace, Region, type ContextAccess, type Pointer } from '../memory.js';
 import { AF_INET, type SimSocket } from '../sockets/sim-socket.js';
-import { be16, BpfSockContext, networkWord } from './bpf-sock.js';
+import { bswap16 } from '../int64.js';
+import { BpfSockContext, narrowLoad, networkWord } from './bpf-sock.js';
 
 /** Size of `struct bpf_sock_ops`. */
 export const SOCK_OPS_SIZE = 224;
@@ -69,7 +70,7 @@ export class SockOpsContext implements ContextAccess {
       case 20: return s.family;
       case 24: return v4 ? networkWord(s.remoteIp, 0) : 0;
       case 28: return v4 ? networkWord(s.localIp, 0) : 0;
-      case 64: return be16(s.remotePort) << 16;
+      case 64: return bswap16(s.remotePort) << 16;
       case 68: return s.localPort;
       case 72: return 1; // is_fullsock
       case 76: return 10; // snd_cwnd
@@ -99,10 +100,7 @@ export class SockOpsContext implements ContextAccess {
       return true;
     }
     const v = this.field(offset & ~3);
-    const shift = (offset & 3) * 8;
-    out[0] = size === 4 ? v : (v >>> shift) & (size === 1 ? 0xff : 0xffff);
-    out[1] = 0;
-    return true;
+    return narrowLoad(v, offset, size, out);
   }
 
   store(offset: number, size: number, lo: number): boolean {
