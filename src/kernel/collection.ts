@@ -362,6 +362,21 @@ function padTo(bytes: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
+/**
+ * Check, without loading anything, that the maps of `spec` pinned by name under
+ * `pinPath` (those that exist) have the shapes the object expects: what loadCollection
+ * would refuse, found before a caller changes anything else.
+ * @throws Error naming the first incompatible map and how it differs.
+ */
+export function checkPinnedMaps(spec: ObjectSpec, pinPath = '/sys/fs/bpf'): void {
+  for (const mapSpec of spec.maps) {
+    const path = join(pinPath, mapSpec.name);
+    if (mapSpec.pinning !== 'by_name' || !existsSync(path)) continue;
+    using pinned = KernelMap.fromPin(path);
+    checkCompatible(mapSpec, pinned, `map pinned at ${path}`);
+  }
+}
+
 /** A pinned or replacement map must have the shape the object expects. */
 function checkCompatible(spec: MapSpec, map: KernelMap, what: string): void {
   const want = { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags };

@@ -7,11 +7,11 @@
  */
 import { existsSync, readdirSync, rmdirSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCollection, type KernelCollection } from '../kernel/collection.js';
+import { checkPinnedMaps, loadCollection, type KernelCollection } from '../kernel/collection.js';
 import { kernelSymbolAddress } from '../kernel/kallsyms.js';
 import { KernelLink } from '../kernel/link.js';
 import { attachMesh } from './attach.js';
-import { checkCgroup, checkPrivileges, ensurePinRoot } from './host.js';
+import { checkCgroup, checkPrivileges, ensurePinRoot, MeshHostError } from './host.js';
 import { MeshMaps } from './maps.js';
 import { meshObjectSpec } from './object.js';
 import { pickUpConnections, type PickupReport } from './pickup.js';
@@ -107,6 +107,14 @@ export class MeshAgent {
     ensurePinRoot(pinRoot);
     for (const f of report.findings) log(`probe ${f.fault}: ${f.present ? (f.fixedByWorkaround ? 'present, worked around' : accepted.has(f.fault) ? 'present, ACCEPTED' : 'present') : 'ok'} — ${f.detail}`);
 
+    // Pins left by an agent whose maps have other shapes cannot be reused: say so before
+    // stopping anything, so a refused upgrade leaves the running agent as it was.
+    const spec = meshObjectSpec();
+    try {
+      checkPinnedMaps(spec, pinRoot);
+    } catch (e) {
+      throw new MeshHostError(`${(e as Error).message}. These pins come from an incompatible bpfkit version: run "bpfkit mesh down --purge --pin-root ${pinRoot}" first (bypassed connections then move to TCP as they close).`);
+    }
     // An agent already running on these pins (an upgrade): it must let go of the
     // sockhash first, which takes one program per attach type.
     await stopRunningAgent(pinRoot, log);
@@ -116,7 +124,7 @@ export class MeshAgent {
     // Picked-up connections look for sleeping readers by their wake-up function.
     const woken = kernelSymbolAddress('woken_wake_function');
     if (woken === undefined) log('woken_wake_function is not in /proc/kallsyms: connections established before the agent stay on TCP');
-    const collection = loadCollection(meshObjectSpec(), { pinPath: pinRoot, variables: { woken_wake_function_address: woken ?? 0n } });
+    const collection = loadCollection(spec, { pinPath: pinRoot, variables: { woken_wake_function_address: woken ?? 0n } });
     try {
       const maps = MeshMaps.fromCollection(collection);
       if (options.policy || !reused || maps.generation() === 0) {

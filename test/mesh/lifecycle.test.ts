@@ -5,11 +5,12 @@
  * links, and the old programs and maps freed once the last bypassed socket closes.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel } from '../kernel/support.js';
 import { KernelMap } from '../../src/kernel/map.js';
+import { createMap } from '../../src/kernel/map-create.js';
 import { MeshMaps, type MeshConnection } from '../../src/mesh/maps.js';
 import { AttachType } from '../../src/uapi/index.js';
 import { attachedPrograms, BpfCmd, cgroupPrograms, objectExists } from './attached.js';
@@ -143,6 +144,24 @@ describeKernel('mesh agent lifecycle (kernel)', () => {
     writeFileSync(policyFile, JSON.stringify({ enabled: true }));
     expect(env.cli(['mesh', 'policy', policyFile, '--pin-root', env.pinRoot]).status).toBe(0);
   }, 180_000);
+
+  it('an upgrade over pins of an incompatible shape is refused before the running agent is touched', async () => {
+    const { proc: running, linkIds } = await env.startAgent();
+    // Swap one pin for a map of another shape, as an agent of another version would leave.
+    const pin = join(env.pinRoot, 'mesh_pending');
+    unlinkSync(pin);
+    using other = createMap({ type: 'LRU_HASH', keySize: 16, valueSize: 16, maxEntries: 16 });
+    other.pin(pin);
+    const up = env.cli(['mesh', 'up', '--cgroup', env.cgroup, '--pin-root', env.pinRoot, '--metrics', 'off', '--accept-fault', 'splice']);
+    expect(up.status).not.toBe(0);
+    expect(up.stderr).toMatch(/mesh_pending.*incompatible.*value.*mesh down --purge/s);
+    // The running agent and its links are as they were.
+    expect(running.child.exitCode).toBeNull();
+    for (const id of linkIds) expect(objectExists(BpfCmd.LINK_GET_FD_BY_ID, id)).toBe(true);
+    running.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    unlinkSync(pin);
+  }, 120_000);
 
   it('mesh down detaches pinned links too; once the bypassed sockets close, programs and maps are freed', async () => {
     const { proc: agent, linkIds } = await env.startAgent(['--pin-links']);
