@@ -109,6 +109,14 @@ describeKernel('mesh pickup of established connections (kernel)', () => {
     blocked.send('go');
     const result = JSON.parse((await blocked.line(/^\{.*\}$/, 60_000))[0]) as { first: number; firstOk: boolean; rounds: number; errors: number };
     expect(result).toEqual({ first: 1000, firstOk: true, rounds: 200, errors: 0 });
+    // And the pair was really taken over: once nobody sat in a receive, both directions
+    // switched to the redirect (the rounds are single-threaded ping-pong).
+    const pair = records([blockedPort]);
+    expect(pair).toHaveLength(2);
+    for (const c of pair) {
+      expect(c.state, c.role).toBe('redirect');
+      expect(c.redirectedBytes, c.role).toBeGreaterThan(0n);
+    }
     blocked.send('done');
   }, 120_000);
 
