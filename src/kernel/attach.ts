@@ -6,7 +6,7 @@
  * come back as a LegacyAttachment that detaches on close.
  */
 import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
-import { AttachType, ProgType, progTypeName } from '../uapi/index.js';
+import { AttachType, attachTypeName, ProgType, progTypeName } from '../uapi/index.js';
 import {
   BpfCmd,
   LinkCreateAttr,
@@ -197,6 +197,5 @@ export function interfaceIndex(device: string | number): number {
 }
 
 function attachName(attachType: number): string {
-  const name = (Object.keys(AttachType) as Array<keyof typeof AttachType>).find((k) => AttachType[k] === attachType);
-  return name ? name.toLowerCase() : `attach type ${attachType}`;
+  return attachTypeName(attachType)?.toLowerCase() ?? `attach type ${attachType}`;
 }

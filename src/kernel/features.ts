@@ -7,7 +7,8 @@
  */
 import { ProgramBuilder, R0, R1, R2, R3, R4, R5 } from '../isa/index.js';
 import { helperName, MAX_HELPER_ID } from '../uapi/helpers.js';
-import { AttachType, MapType, ProgType, type MapTypeName, type ProgTypeName } from '../uapi/index.js';
+import { AttachType, MapType, ProgType, progTypeName, type MapTypeName, type ProgTypeName } from '../uapi/index.js';
+import { Errno } from './errno.js';
 import { BpfError, VerifierError } from './errors.js';
 import { helperProbeTargets, type HelperProbeTarget } from './helper-probe-targets.js';
 import { createMap, type MapOptions } from './map-create.js';
@@ -83,12 +84,12 @@ function attempt(type: number, instructions: ReturnType<ProgramBuilder['build']>
  * refuses to load them here with EPERM — lockdown or a sandbox — since unknown types give EINVAL.)
  */
 export function probeProgramType(type: number | ProgTypeName): boolean {
-  const name = (typeof type === 'string' ? type : (Object.keys(ProgType) as ProgTypeName[]).find((k) => ProgType[k] === type)) as ProgTypeName | undefined;
+  const name = typeof type === 'string' ? type : progTypeName(type);
   const value = typeof type === 'number' ? type : ProgType[type];
   const extras = name ? programExtras[name] : undefined;
   const result = attempt(value, new ProgramBuilder().mov64(R0, 0).exit().build(), extras);
   // EPERM as root: the kernel knows the type but refuses it here (lockdown, sandbox); unknown types give EINVAL.
-  const refusedAsRoot = result.errno === 1 && process.getuid?.() === 0;
+  const refusedAsRoot = result.errno === Errno.EPERM && process.getuid?.() === 0;
   return result.ok || NEEDS_TARGET.test(result.log) || refusedAsRoot;
 }
 
@@ -114,7 +115,7 @@ function probeStructOpsMaps(): boolean {
     createMap({ type: MapType.STRUCT_OPS, keySize: 4, valueSize: 4, maxEntries: 1, btf: { fd: 0, keyTypeId: 0, valueTypeId: 0, vmlinuxValueTypeId: 1 } }).close();
     return true;
   } catch (error) {
-    return error instanceof BpfError && error.errno === 524;
+    return error instanceof BpfError && error.errno === Errno.ENOTSUPP;
   }
 }
 
@@ -146,12 +147,9 @@ function flavourRefusal(type: number, target: HelperProbeTarget): string | undef
 }
 
 function errnoName(errno: number): string {
-  return errno === 1 ? 'EPERM: lockdown or a sandbox, even as root' : `errno ${errno}`;
+  return errno === Errno.EPERM ? 'EPERM: lockdown or a sandbox, even as root' : `errno ${errno}`;
 }
 
-function progTypeName(value: number): ProgTypeName | undefined {
-  return (Object.keys(ProgType) as ProgTypeName[]).find((k) => ProgType[k] === value);
-}
 
 /**
  * Can programs of `progType` call helper `helperId`? (libbpf_probe_bpf_helper.) true or

@@ -6,6 +6,7 @@
 import { BpfError } from './errors.js';
 import { defineStruct, encodeStruct } from './layout.js';
 import { native } from './native.js';
+import { Errno } from './errno.js';
 
 /** `struct perf_event_attr` (PERF_ATTR_SIZE_VER8, 136 bytes). */
 export const PerfEventAttr = defineStruct('perf_event_attr', '', [
@@ -95,8 +96,8 @@ export function openPerfEvent(options: PerfEventOptions): number {
   if (fd < 0) {
     throw new BpfError('perf_event_open', -fd, {
       subject: `type ${options.type} config ${options.config}`,
-      ...(-fd === 2 && { hint: 'no such event on this machine (there is no hardware PMU here: use software events)' }),
-      ...(-fd === 13 || -fd === 1 ? { hint: 'needs root or CAP_PERFMON (and kernel.perf_event_paranoid)' } : {}),
+      ...(-fd === Errno.ENOENT && { hint: 'no such event on this machine (there is no hardware PMU here: use software events)' }),
+      ...(-fd === Errno.EACCES || -fd === Errno.EPERM ? { hint: 'needs root or CAP_PERFMON (and kernel.perf_event_paranoid)' } : {}),
     });
   }
   return fd;
