@@ -134,9 +134,9 @@ export class RingBufferReader implements RecordReader {
           if (!(header & DISCARD)) {
             count++;
             onRecord(bytes, offset + HEADER_SIZE, length);
+            // Free space as we go, so a producer is not held up by a long batch.
+            if (count % PUBLISH_EVERY === 0) Atomics.store(this.#consumer, 0, BigInt(consumerPos));
           }
-          // Free space as we go, so a producer is not held up by a long batch.
-          if ((count & 1023) === 0) Atomics.store(this.#consumer, 0, BigInt(consumerPos));
         }
         Atomics.store(this.#consumer, 0, BigInt(consumerPos));
         if (!progressed || count >= max) break;
